@@ -1,0 +1,53 @@
+/* config: command-line flags and TRAINBRIDGE_* environment variables ->
+ * struct cfg, from one option table (defaults, validation, --help).
+ * Precedence: flag > environment > default. A repeatable flag given on the
+ * command line replaces the environment's list (comma-separated there).
+ * An empty environment variable counts as unset. At least one ZeroMQ
+ * endpoint (bind or connect) is required. --help, -h and --version win over
+ * every other argument. Bounds are in the option table (config.c) and --help. */
+#ifndef TB_CONFIG_H
+#define TB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+
+#define CFG_MAX_ENDPOINTS 16
+
+struct cfg {
+    char listen_host[256];        /* --listen HOST:PORT, default 0.0.0.0:8080; IPv6 without [] */
+    int listen_port;              /* 0 = pick a free port */
+    char *zmq_bind[CFG_MAX_ENDPOINTS];    /* --zmq-bind, default all interfaces port 5556,
+                                             but none when --zmq-connect is given */
+    size_t n_zmq_bind;
+    char *zmq_connect[CFG_MAX_ENDPOINTS]; /* --zmq-connect, default none */
+    size_t n_zmq_connect;
+    int ping_interval_ms;         /* --ping-interval, 25000 */
+    int ping_timeout_ms;          /* --ping-timeout, 20000 */
+    size_t max_payload;           /* --max-payload BYTES, 1000000 */
+    size_t client_queue_bytes;    /* --client-queue-bytes, 1048576 */
+    size_t max_rooms_per_client;  /* --max-rooms-per-client, 64 */
+    enum log_level log_level;     /* --log-level, info */
+};
+
+enum cfg_result {
+    CFG_OK = 0,        /* run with *cfg */
+    CFG_EXIT_OK = 1,   /* --help or --version was printed: exit 0 */
+    CFG_EXIT_USAGE = 2 /* bad value: err holds one line naming the flag; exit 2 */
+};
+
+/* Fills *cfg from defaults, then envp (NULL-terminated "NAME=value"
+ * strings), then argv. --help/--version print to out. On CFG_EXIT_USAGE err
+ * holds e.g. "--ping-interval: expected a positive integer, got 'abc'".
+ * *cfg owns its strings: release with cfg_fini, whatever the result. */
+enum cfg_result cfg_parse(struct cfg *cfg, int argc, char *const argv[], char *const envp[],
+                          FILE *out, char *err, size_t err_len);
+
+void cfg_fini(struct cfg *cfg);
+
+/* Prints the usage text: every flag, its environment variable and default. */
+void cfg_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,333 @@
+#include "eio.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "xalloc.h"
+
+struct eio_server {
+    struct lws_context *ctx;
+    struct eio_server_opts opts;
+    struct eio_handler handler;
+    struct metrics *m;
+    lws_dll2_owner_t sessions;
+    size_t queued_bytes;
+    struct packet *ping_pkt;  /* "2", shared by every session */
+    struct packet *close_pkt; /* "1" */
+};
+
+struct eio_session {
+    struct eio_server *srv;
+    lws_dll2_t link; /* in srv->sessions */
+    char sid[EIO_SID_LEN + 1];
+    const struct eio_transport_ops *ops;
+    void *transport;
+    void *app;
+    struct fanout_queue q;
+    lws_sorted_usec_list_t sul_heartbeat;
+    bool is_awaiting_pong;
+    bool is_closing;
+    bool is_end_after_flush;
+    bool is_end_now;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static lws_usec_t ms_to_us(int ms)
+{
+    return (lws_usec_t)ms * LWS_US_PER_MS;
+}
+
+static int queue_packet(struct eio_session *s, struct packet *p)
+{
+    size_t before = s->q.bytes;
+    int rc = fanout_queue_push(&s->q, p);
+    if (rc < 0)
+        return rc;
+    s->srv->queued_bytes += s->q.bytes - before;
+    s->ops->want_write(s);
+    return 0;
+}
+
+static void on_heartbeat(lws_sorted_usec_list_t *sul)
+{
+    struct eio_session *s = lws_container_of(sul, struct eio_session, sul_heartbeat);
+    struct eio_server *srv = s->srv;
+    if (s->is_closing)
+        return;
+    if (s->is_awaiting_pong) {
+        metrics_inc(srv->m, METRIC_CLIENTS_PING_TIMEOUT);
+        log_info_limited("eio", "closing session: ping timeout sid=%s", s->sid);
+        eio_session_drop(s, "ping timeout");
+        return;
+    }
+    if (queue_packet(s, srv->ping_pkt) < 0) {
+        metrics_inc(srv->m, METRIC_CLIENTS_DROPPED_SLOW);
+        eio_session_drop(s, "outbound queue full");
+        return;
+    }
+    s->is_awaiting_pong = true;
+    lws_sul_schedule(srv->ctx, 0, &s->sul_heartbeat, on_heartbeat,
+                     ms_to_us(srv->opts.ping_timeout_ms));
+}
+
+static void schedule_ping(struct eio_session *s)
+{
+    s->is_awaiting_pong = false;
+    lws_sul_schedule(s->srv->ctx, 0, &s->sul_heartbeat, on_heartbeat,
+                     ms_to_us(s->srv->opts.ping_interval_ms));
+}
+
+static void protocol_error(struct eio_session *s, const char *why)
+{
+    metrics_inc(s->srv->m, METRIC_CLIENT_PROTOCOL_ERRORS);
+    log_info_limited("eio", "closing session: %s sid=%s", why, s->sid);
+    eio_session_drop(s, why);
+}
+
+static void answer_ping(struct eio_session *s, const char *payload, size_t len)
+{
+    struct packet *p = packet_new(len + 1);
+    packet_data(p)[0] = (unsigned char)eio_packet_char(EIO_PONG);
+    memcpy(packet_data(p) + 1, payload, len);
+    if (queue_packet(s, p) < 0)
+        eio_session_drop(s, "outbound queue full");
+    packet_unref(&p);
+}
+
+/* ------------------------------------------------------------ server */
+
+struct eio_server *eio_server_new(struct lws_context *ctx, const struct eio_server_opts *opts,
+                                  const struct eio_handler *handler, struct metrics *m)
+{
+    struct eio_server *srv = xcalloc(1, sizeof *srv);
+    srv->ctx = ctx;
+    srv->opts = *opts;
+    srv->handler = *handler;
+    srv->m = m;
+    srv->ping_pkt = packet_from_text("2", 1);
+    srv->close_pkt = packet_from_text("1", 1);
+    return srv;
+}
+
+void eio_server_destroy(struct eio_server **srv_p)
+{
+    if (!srv_p || !*srv_p)
+        return;
+    struct eio_server *srv = *srv_p;
+    if (srv->sessions.count)
+        log_warn("eio", "destroying the server with %u sessions left", srv->sessions.count);
+    packet_unref(&srv->ping_pkt);
+    packet_unref(&srv->close_pkt);
+    free(srv);
+    *srv_p = NULL;
+}
+
+const struct eio_server_opts *eio_server_opts(const struct eio_server *srv)
+{
+    return &srv->opts;
+}
+
+size_t eio_server_n_sessions(const struct eio_server *srv)
+{
+    return srv->sessions.count;
+}
+
+size_t eio_server_queued_bytes(const struct eio_server *srv)
+{
+    return srv->queued_bytes;
+}
+
+static int close_one(struct lws_dll2 *d, void *user)
+{
+    (void)user;
+    eio_session_close(lws_container_of(d, struct eio_session, link), "server shutting down");
+    return 0;
+}
+
+void eio_server_close_all(struct eio_server *srv)
+{
+    lws_dll2_foreach_safe(&srv->sessions, NULL, close_one);
+}
+
+/* ------------------------------------------------------------ sessions */
+
+struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_transport_ops *ops,
+                                     void *transport)
+{
+    struct eio_session *s = xcalloc(1, sizeof *s);
+    s->srv = srv;
+    s->ops = ops;
+    s->transport = transport;
+    eio_sid_generate(s->sid);
+    fanout_queue_init(&s->q, srv->opts.client_queue_bytes);
+    lws_dll2_add_tail(&s->link, &srv->sessions);
+    metrics_inc(srv->m, METRIC_CLIENTS_ACCEPTED);
+
+    char open[256];
+    int n = eio_open_packet(s->sid, ops->kind == EIO_TRANSPORT_POLLING, srv->opts.ping_interval_ms,
+                            srv->opts.ping_timeout_ms, srv->opts.max_payload, open, sizeof open);
+    struct packet *p = packet_from_text(open, n > 0 ? (size_t)n : 0);
+    queue_packet(s, p); /* an empty queue takes any one packet */
+    packet_unref(&p);
+    schedule_ping(s);
+    if (srv->handler.on_open)
+        srv->handler.on_open(s, srv->handler.arg);
+    return s;
+}
+
+void eio_session_free(struct eio_session **s_p)
+{
+    if (!s_p || !*s_p)
+        return;
+    struct eio_session *s = *s_p;
+    struct eio_server *srv = s->srv;
+    if (srv->handler.on_close)
+        srv->handler.on_close(s, srv->handler.arg);
+    lws_sul_cancel(&s->sul_heartbeat);
+    srv->queued_bytes -= s->q.bytes;
+    fanout_queue_fini(&s->q);
+    lws_dll2_remove(&s->link);
+    metrics_inc(srv->m, METRIC_CLIENTS_CLOSED);
+    free(s);
+    *s_p = NULL;
+}
+
+void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, bool is_binary)
+{
+    if (s->is_closing)
+        return;
+    const struct eio_handler *h = &s->srv->handler;
+    if (is_binary) {
+        h->on_message(s, data, len, true, h->arg);
+        return;
+    }
+    enum eio_packet_type type;
+    const char *payload;
+    size_t payload_len;
+    if (eio_packet_parse(data, len, &type, &payload, &payload_len) < 0) {
+        protocol_error(s, "malformed Engine.IO packet");
+        return;
+    }
+    switch (type) {
+    case EIO_PONG:
+        if (s->is_awaiting_pong)
+            schedule_ping(s);
+        return;
+    case EIO_PING:
+        answer_ping(s, payload, payload_len);
+        return;
+    case EIO_MESSAGE:
+        h->on_message(s, payload, payload_len, false, h->arg);
+        return;
+    case EIO_CLOSE:
+        eio_session_drop(s, "client closed");
+        return;
+    default:
+        protocol_error(s, "unexpected Engine.IO packet type");
+        return;
+    }
+}
+
+int eio_session_send(struct eio_session *s, struct packet *p)
+{
+    if (s->is_closing)
+        return 0;
+    return queue_packet(s, p);
+}
+
+int eio_session_send_message(struct eio_session *s, const char *payload, size_t len)
+{
+    struct packet *p = packet_new(len + 1);
+    packet_data(p)[0] = (unsigned char)eio_packet_char(EIO_MESSAGE);
+    memcpy(packet_data(p) + 1, payload, len);
+    int rc = eio_session_send(s, p);
+    packet_unref(&p);
+    return rc;
+}
+
+struct packet *eio_session_peek(const struct eio_session *s)
+{
+    if (s->is_end_now)
+        return NULL;
+    return fanout_queue_peek(&s->q);
+}
+
+void eio_session_written(struct eio_session *s)
+{
+    struct packet *p = fanout_queue_peek(&s->q);
+    if (!p)
+        return;
+    s->srv->queued_bytes -= p->len;
+    metrics_add(s->srv->m, METRIC_DELIVERED_BYTES, p->len);
+    fanout_queue_pop(&s->q);
+}
+
+void eio_session_close(struct eio_session *s, const char *reason)
+{
+    if (s->is_closing)
+        return;
+    log_debug("eio", "closing session sid=%s reason=%s", s->sid, reason);
+    if (queue_packet(s, s->srv->close_pkt) < 0) {
+        eio_session_drop(s, reason);
+        return;
+    }
+    s->is_closing = true;
+    s->is_end_after_flush = true;
+    lws_sul_cancel(&s->sul_heartbeat);
+    s->ops->want_write(s);
+}
+
+void eio_session_drop(struct eio_session *s, const char *reason)
+{
+    if (s->is_end_now)
+        return;
+    log_debug("eio", "dropping session sid=%s reason=%s", s->sid, reason);
+    s->is_closing = true;
+    s->is_end_now = true;
+    lws_sul_cancel(&s->sul_heartbeat);
+    s->ops->abort(s);
+}
+
+bool eio_session_is_closing(const struct eio_session *s)
+{
+    return s->is_closing;
+}
+
+bool eio_session_should_end(const struct eio_session *s)
+{
+    return s->is_end_now || (s->is_end_after_flush && fanout_queue_empty(&s->q));
+}
+
+const char *eio_session_sid(const struct eio_session *s)
+{
+    return s->sid;
+}
+
+void *eio_session_transport(const struct eio_session *s)
+{
+    return s->transport;
+}
+
+void eio_session_set_app(struct eio_session *s, void *app)
+{
+    s->app = app;
+}
+
+void *eio_session_app(const struct eio_session *s)
+{
+    return s->app;
+}
+
+struct eio_server *eio_session_server(const struct eio_session *s)
+{
+    return s->srv;
+}
+
+size_t eio_session_queued_bytes(const struct eio_session *s)
+{
+    return s->q.bytes;
+}

@@ -1,0 +1,111 @@
+/* eio: Engine.IO v4 sessions, independent of transport.
+ *
+ * Owns every session: its id, its bounded outbound queue, its heartbeat
+ * (server pings every ping_interval, closes a peer that has not answered
+ * within ping_timeout) and its state. A transport (eio_ws.c; long-polling
+ * next) plugs in through struct eio_transport_ops: it hands received packets
+ * to eio_session_on_packet, asks eio_session_peek for what to write when
+ * its peer is writable, and frees the session once its connection is gone.
+ * The application above (Socket.IO, sio.c) plugs in through struct
+ * eio_handler and sees only message payloads.
+ *
+ * Lifetime: a session is freed only by eio_session_free, called by its
+ * transport when the connection has closed (never inside a callback that
+ * still uses it). eio_session_close and eio_session_drop only mark it and
+ * ask the transport to finish. Loop thread only. */
+#ifndef TB_EIO_H
+#define TB_EIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "eio_packet.h"
+#include "fanout.h"
+
+struct lws_context;
+struct metrics;
+struct eio_server;
+struct eio_session;
+
+struct eio_transport_ops {
+    enum eio_transport kind;
+    /* Ask for a write opportunity (the transport calls eio_session_peek then). */
+    void (*want_write)(struct eio_session *s);
+    /* End the connection now, without flushing (the transport frees the
+     * session once its connection is closed). */
+    void (*abort)(struct eio_session *s);
+};
+
+struct eio_handler {
+    void (*on_open)(struct eio_session *s, void *arg);
+    /* One message packet's payload (without the '4'); binary when is_binary. */
+    void (*on_message)(struct eio_session *s, const char *data, size_t len, bool is_binary,
+                       void *arg);
+    /* The session is going away: drop every reference to it. */
+    void (*on_close)(struct eio_session *s, void *arg);
+    void *arg;
+};
+
+struct eio_server_opts {
+    int ping_interval_ms;
+    int ping_timeout_ms;
+    size_t max_payload;        /* largest message accepted from a client */
+    size_t client_queue_bytes; /* outbound bound per session */
+};
+
+/* Caller frees with eio_server_destroy (after every session is gone). */
+struct eio_server *eio_server_new(struct lws_context *ctx, const struct eio_server_opts *opts,
+                                  const struct eio_handler *handler, struct metrics *m);
+void eio_server_destroy(struct eio_server **srv_p); /* NULL-safe; sets *srv_p = NULL */
+
+const struct eio_server_opts *eio_server_opts(const struct eio_server *srv);
+size_t eio_server_n_sessions(const struct eio_server *srv);
+size_t eio_server_queued_bytes(const struct eio_server *srv);
+
+/* Closes every session with an Engine.IO close packet (shutdown). */
+void eio_server_close_all(struct eio_server *srv);
+
+/* Opens a session on a transport connection: queues the open packet, starts
+ * the heartbeat, tells the handler. Returned pointer is owned by srv. */
+struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_transport_ops *ops,
+                                     void *transport);
+
+/* Frees the session (its transport's connection has closed). NULL-safe. */
+void eio_session_free(struct eio_session **s_p);
+
+/* Handles one complete packet from the peer. Text packets start with the
+ * type digit; binary ones are message payloads. */
+void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, bool is_binary);
+
+/* Queues a packet whose bytes are already a full Engine.IO packet (e.g.
+ * "42[...]"). Returns 0 or -ENOBUFS if the session's bound would be passed
+ * (the caller decides: the bridge then drops the client). */
+int eio_session_send(struct eio_session *s, struct packet *p);
+
+/* Queues a message packet '4' + payload (a copy). Returns as eio_session_send. */
+int eio_session_send_message(struct eio_session *s, const char *payload, size_t len);
+
+/* Next packet to write (borrowed) or NULL; eio_session_written after writing it. */
+struct packet *eio_session_peek(const struct eio_session *s);
+void eio_session_written(struct eio_session *s);
+
+/* Graceful close: queues a close packet, refuses further sends, and lets the
+ * transport end the connection once the queue is flushed. */
+void eio_session_close(struct eio_session *s, const char *reason);
+
+/* Immediate close without flushing (slow or hostile peer). */
+void eio_session_drop(struct eio_session *s, const char *reason);
+
+/* True once close or drop was called: nothing more will be sent. */
+bool eio_session_is_closing(const struct eio_session *s);
+/* True when the transport should end the connection now. */
+bool eio_session_should_end(const struct eio_session *s);
+
+const char *eio_session_sid(const struct eio_session *s);
+void *eio_session_transport(const struct eio_session *s);
+void eio_session_set_app(struct eio_session *s, void *app);
+void *eio_session_app(const struct eio_session *s);
+struct eio_server *eio_session_server(const struct eio_session *s);
+size_t eio_session_queued_bytes(const struct eio_session *s);
+
+#endif

@@ -1,0 +1,154 @@
+#include "eio_ws.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "config.h"
+#include "eio.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "xalloc.h"
+
+#define EIO_PATH "/socket.io/"
+
+static void ws_want_write(struct eio_session *s)
+{
+    struct ws_conn *conn = eio_session_transport(s);
+    lws_callback_on_writable(conn->wsi);
+}
+
+static void ws_abort(struct eio_session *s)
+{
+    struct ws_conn *conn = eio_session_transport(s);
+    lws_set_timeout(conn->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static const struct eio_transport_ops ws_ops = {
+    .kind = EIO_TRANSPORT_WEBSOCKET,
+    .want_write = ws_want_write,
+    .abort = ws_abort,
+};
+
+static int refuse(struct lws *wsi, struct server_ctx *ctx, enum eio_errc errc)
+{
+    metrics_inc(ctx->m, METRIC_HANDSHAKES_REFUSED);
+    log_info_limited("eio_ws", "refused WebSocket handshake: %s", eio_errc_message(errc));
+    http_respond_eio_error(wsi, errc);
+    return 1;
+}
+
+int eio_ws_confirm_upgrade(struct lws *wsi, struct server_ctx *ctx)
+{
+    char path[256];
+    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
+        (strcmp(path, EIO_PATH) != 0 && strcmp(path, "/socket.io") != 0))
+        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    if (ctx->is_shutting_down)
+        return refuse(wsi, ctx, EIO_ERR_FORBIDDEN);
+    char query[1024];
+    int len = http_query_string(wsi, query, sizeof query);
+    if (len < 0)
+        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    struct eio_query q;
+    enum eio_errc errc;
+    if (eio_query_parse(query, (size_t)len, &q, &errc) < 0)
+        return refuse(wsi, ctx, errc);
+    if (q.transport != EIO_TRANSPORT_WEBSOCKET)
+        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    if (q.has_sid) /* upgrades from long-polling arrive with the next transport */
+        return refuse(wsi, ctx, EIO_ERR_UNKNOWN_SID);
+    return 0;
+}
+
+int eio_ws_established(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn)
+{
+    memset(conn, 0, sizeof *conn);
+    conn->wsi = wsi;
+    conn->session = eio_session_open(ctx->eio, &ws_ops, conn);
+    return 0;
+}
+
+/* Appends a fragment; returns -EMSGSIZE past max_payload. */
+static int append_fragment(struct ws_conn *conn, const void *in, size_t len, size_t max_payload)
+{
+    if (conn->rx_len + len > max_payload)
+        return -EMSGSIZE;
+    if (conn->rx_len + len + 1 > conn->rx_cap) {
+        conn->rx_cap = (conn->rx_len + len + 1) * 2;
+        if (conn->rx_cap > max_payload + 1)
+            conn->rx_cap = max_payload + 1;
+        conn->rx = xrealloc(conn->rx, conn->rx_cap);
+    }
+    memcpy(conn->rx + conn->rx_len, in, len);
+    conn->rx_len += len;
+    conn->rx[conn->rx_len] = '\0';
+    return 0;
+}
+
+static void reset_rx(struct ws_conn *conn)
+{
+    free(conn->rx);
+    conn->rx = NULL;
+    conn->rx_len = conn->rx_cap = 0;
+}
+
+int eio_ws_receive(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn, const void *in,
+                   size_t len)
+{
+    if (!conn->session)
+        return -1;
+    bool is_final = lws_is_final_fragment(wsi);
+    bool is_binary = lws_frame_is_binary(wsi);
+    size_t max_payload = eio_server_opts(ctx->eio)->max_payload;
+    if (is_final && conn->rx_len == 0) { /* the common case: one whole frame */
+        if (len > max_payload)
+            goto too_big;
+        eio_session_on_packet(conn->session, in, len, is_binary);
+        return 0;
+    }
+    if (conn->rx_len == 0)
+        conn->is_rx_binary = is_binary;
+    if (append_fragment(conn, in, len, max_payload) < 0)
+        goto too_big;
+    if (is_final) {
+        eio_session_on_packet(conn->session, conn->rx, conn->rx_len, conn->is_rx_binary);
+        reset_rx(conn);
+    }
+    return 0;
+too_big:
+    metrics_inc(ctx->m, METRIC_CLIENT_PROTOCOL_ERRORS);
+    log_info_limited("eio_ws", "closing session: message over max-payload (%zu bytes) sid=%s",
+                     max_payload, eio_session_sid(conn->session));
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+    eio_session_drop(conn->session, "message too large");
+    return -1;
+}
+
+int eio_ws_writeable(struct lws *wsi, struct ws_conn *conn)
+{
+    struct eio_session *s = conn->session;
+    if (!s)
+        return -1;
+    struct packet *p = eio_session_peek(s);
+    if (p) {
+        enum lws_write_protocol kind = p->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+        if (lws_write(wsi, packet_data(p), p->len, kind) < (int)p->len)
+            return -1;
+        eio_session_written(s);
+    }
+    if (eio_session_should_end(s)) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        return -1;
+    }
+    if (eio_session_peek(s))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+void eio_ws_closed(struct ws_conn *conn)
+{
+    reset_rx(conn);
+    eio_session_free(&conn->session);
+}

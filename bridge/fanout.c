@@ -1,0 +1,104 @@
+#include "fanout.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define QUEUE_MIN_CAP 8
+#define QUEUE_KEEP_CAP 64
+
+struct packet *packet_new(size_t len)
+{
+    struct packet *p = xmalloc(sizeof *p + LWS_PRE + len + 1);
+    p->refs = 1;
+    p->is_binary = false;
+    p->len = len;
+    p->buf[LWS_PRE + len] = '\0';
+    return p;
+}
+
+struct packet *packet_from_text(const char *text, size_t len)
+{
+    struct packet *p = packet_new(len);
+    memcpy(packet_data(p), text, len);
+    return p;
+}
+
+struct packet *packet_ref(struct packet *p)
+{
+    p->refs++;
+    return p;
+}
+
+void packet_unref(struct packet **p)
+{
+    if (!p || !*p)
+        return;
+    if (--(*p)->refs == 0)
+        free(*p);
+    *p = NULL;
+}
+
+void fanout_queue_init(struct fanout_queue *q, size_t max_bytes)
+{
+    memset(q, 0, sizeof *q);
+    q->max_bytes = max_bytes;
+}
+
+void fanout_queue_fini(struct fanout_queue *q)
+{
+    while (q->n)
+        fanout_queue_pop(q);
+    free(q->ring);
+    q->ring = NULL;
+    q->cap = 0;
+}
+
+/* Doubles the ring, unwrapping its entries to the start of the new one. */
+static void grow_ring(struct fanout_queue *q)
+{
+    size_t new_cap = q->cap ? q->cap * 2 : QUEUE_MIN_CAP;
+    struct packet **ring = xcalloc(new_cap, sizeof *ring);
+    for (size_t i = 0; i < q->n; i++)
+        ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
+    free(q->ring);
+    q->ring = ring;
+    q->cap = new_cap;
+    q->head = 0;
+}
+
+int fanout_queue_push(struct fanout_queue *q, struct packet *p)
+{
+    if (q->n > 0 && q->bytes + p->len > q->max_bytes)
+        return -ENOBUFS;
+    if (q->n == q->cap)
+        grow_ring(q);
+    q->ring[(q->head + q->n) & (q->cap - 1)] = packet_ref(p);
+    q->n++;
+    q->bytes += p->len;
+    return 0;
+}
+
+struct packet *fanout_queue_peek(const struct fanout_queue *q)
+{
+    return q->n ? q->ring[q->head] : NULL;
+}
+
+void fanout_queue_pop(struct fanout_queue *q)
+{
+    if (!q->n)
+        return;
+    struct packet *p = q->ring[q->head];
+    q->ring[q->head] = NULL;
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->n--;
+    q->bytes -= p->len;
+    packet_unref(&p);
+    if (q->n == 0 && q->cap > QUEUE_KEEP_CAP) {
+        free(q->ring); /* give a burst's ring back; idle sessions stay small */
+        q->ring = NULL;
+        q->cap = 0;
+        q->head = 0;
+    }
+}

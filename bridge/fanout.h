@@ -1,0 +1,75 @@
+/* fanout: immutable, reference-counted packets and the bounded per-session
+ * queues that hold references to them.
+ *
+ * An event is encoded once into a packet (with LWS_PRE bytes of headroom so
+ * lws can frame it in place); every recipient's queue holds a reference, not
+ * a copy, so an event costs one allocation whatever the number of
+ * recipients. A queue is bounded in bytes (the sum of its packets' lengths):
+ * a push that would pass the bound fails, and the owner decides the policy
+ * (the bridge disconnects the client). Loop thread only. */
+#ifndef TB_FANOUT_H
+#define TB_FANOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct packet {
+    unsigned refs;
+    bool is_binary;     /* sent as a binary WebSocket frame */
+    size_t len;         /* payload bytes, after the LWS_PRE headroom */
+    unsigned char buf[]; /* LWS_PRE headroom, len bytes, a NUL */
+};
+
+/* A packet with room for len bytes (plus headroom and a NUL), refs = 1.
+ * Fill packet_data(). Caller owns the reference. */
+struct packet *packet_new(size_t len);
+
+/* A packet holding a copy of text[0..len). Caller owns the reference. */
+struct packet *packet_from_text(const char *text, size_t len);
+
+static inline unsigned char *packet_data(struct packet *p);
+
+/* Takes another reference; returns p. */
+struct packet *packet_ref(struct packet *p);
+
+/* Drops a reference, frees the packet with the last one; NULL-safe; sets *p = NULL. */
+void packet_unref(struct packet **p);
+
+struct fanout_queue {
+    struct packet **ring; /* capacity is a power of two */
+    size_t cap;
+    size_t head;          /* index of the oldest entry */
+    size_t n;             /* entries queued */
+    size_t bytes;         /* sum of queued packets' len */
+    size_t max_bytes;     /* the bound */
+};
+
+void fanout_queue_init(struct fanout_queue *q, size_t max_bytes);
+
+/* Drops every queued reference and frees the ring. */
+void fanout_queue_fini(struct fanout_queue *q);
+
+/* Queues a new reference to p. Returns 0, or -ENOBUFS if the queued bytes
+ * would pass the bound (nothing is queued then). A queue that is empty
+ * accepts any one packet, so an oversize packet cannot wedge a client. */
+int fanout_queue_push(struct fanout_queue *q, struct packet *p);
+
+/* The oldest packet (borrowed), or NULL when empty. */
+struct packet *fanout_queue_peek(const struct fanout_queue *q);
+
+/* Removes the oldest packet and drops its reference. */
+void fanout_queue_pop(struct fanout_queue *q);
+
+static inline bool fanout_queue_empty(const struct fanout_queue *q)
+{
+    return q->n == 0;
+}
+
+#include <libwebsockets.h>
+
+static inline unsigned char *packet_data(struct packet *p)
+{
+    return p->buf + LWS_PRE;
+}
+
+#endif

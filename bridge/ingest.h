@@ -1,0 +1,54 @@
+/* ingest: the trainers' side. Owns the ZeroMQ SUB socket (bound and/or
+ * connected as configured), decodes and validates every message with
+ * libtrainevents, counts rejects by reason and sequence gaps per trainer,
+ * and hands each good event, already encoded once as a packet, to a
+ * callback.
+ *
+ * How ZeroMQ meets the lws loop: the SUB socket's ZMQ_FD is dup()ed and
+ * adopted into lws as a raw file descriptor, so ingest runs on the loop
+ * thread with no locks and no hand-off queue. ZMQ_FD is edge-like: each
+ * wake-up drains until the socket has nothing (up to INGEST_BUDGET messages;
+ * past that a zero-delay lws_sul carries on so clients get written in
+ * between) and then reads ZMQ_EVENTS, which re-arms the descriptor. A
+ * periodic safety tick re-checks ZMQ_EVENTS in case a wake-up was missed. */
+#ifndef TB_INGEST_H
+#define TB_INGEST_H
+
+#include <stddef.h>
+
+#include "fanout.h"
+#include "trainevents.h"
+
+struct cfg;
+struct ingest;
+struct lws_context;
+struct lws_vhost;
+struct metrics;
+
+#define INGEST_BUDGET 512             /* messages per wake-up */
+#define INGEST_MAX_MSG_BYTES 1048576  /* ZMQ_MAXMSGSIZE: larger drops the peer's connection */
+#define INGEST_MAX_TRAINERS 100000    /* trainers whose sequence numbers are tracked */
+
+/* Called for each accepted event; pkt is borrowed (take a ref to keep it). */
+typedef void ingest_event_fn(const struct te_event *ev, struct packet *pkt, void *arg);
+
+/* Creates the SUB socket and binds/connects cfg's endpoints. Returns NULL
+ * and logs why (e.g. an endpoint that does not bind). Caller frees. */
+struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event_fn *fn, void *arg);
+/* NULL-safe; sets *in_p = NULL. Call while the lws context still exists. */
+void ingest_destroy(struct ingest **in_p);
+
+/* Adopts the socket's descriptor into lws under protocol_name. Returns 0 or -EIO. */
+int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *vh,
+                  const char *protocol_name);
+
+/* The adopted descriptor is readable (or the loop asks to carry on). */
+void ingest_on_readable(struct ingest *in);
+
+/* The endpoints as listened on (real ports), comma-separated; connect
+ * endpoints with a leading '>'. Returns the length or -EMSGSIZE. */
+int ingest_endpoints(const struct ingest *in, char *buf, size_t cap);
+
+size_t ingest_n_trainers(const struct ingest *in);
+
+#endif

@@ -1,0 +1,111 @@
+/* main: trainbridge's entry point. Parses the configuration, wires the
+ * modules together (metrics, rooms, Socket.IO layer, lws server, Engine.IO
+ * sessions, ZeroMQ ingest), prints the ready line, runs the loop, and on
+ * SIGINT/SIGTERM closes every client and tears down in reverse order. */
+#include <czmq.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "eio.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "rooms.h"
+#include "server.h"
+#include "sio.h"
+
+#define DRAIN_DEADLINE_MS 700
+
+extern char **environ;
+
+static volatile sig_atomic_t stop_requested; /* the process's only global */
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal; /* no SA_RESTART: poll() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
+{
+    sio_broadcast(arg, ev->scenario, pkt);
+}
+
+static void print_ready_line(const struct cfg *cfg, const struct server *srv,
+                             const struct ingest *ingest)
+{
+    char endpoints[2048];
+    if (ingest_endpoints(ingest, endpoints, sizeof endpoints) < 0)
+        strcpy(endpoints, "?");
+    printf("trainbridge listening on %s:%d zmq %s\n", cfg->listen_host, server_port(srv),
+           endpoints);
+    fflush(stdout);
+}
+
+static int run(const struct cfg *cfg)
+{
+    struct metrics m;
+    memset(&m, 0, sizeof m);
+    struct rooms *rooms = rooms_new();
+    struct sio *sio = sio_new(rooms, &m, cfg->max_rooms_per_client);
+    struct server_ctx ctx = {.cfg = cfg, .m = &m, .rooms = rooms};
+    struct server *srv = server_new(cfg, &ctx);
+    int rc = 1;
+    if (!srv)
+        goto out;
+    struct eio_server_opts opts = {.ping_interval_ms = cfg->ping_interval_ms,
+                                   .ping_timeout_ms = cfg->ping_timeout_ms,
+                                   .max_payload = cfg->max_payload,
+                                   .client_queue_bytes = cfg->client_queue_bytes};
+    struct eio_handler handler = sio_eio_handler(sio);
+    ctx.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
+    ctx.ingest = ingest_new(cfg, &m, on_event, sio);
+    if (!ctx.ingest ||
+        ingest_attach(ctx.ingest, server_lws_context(srv), server_vhost(srv), "trainbridge-zmq") < 0)
+        goto out;
+    print_ready_line(cfg, srv, ctx.ingest);
+    rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
+    log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(ctx.eio));
+    server_drain(srv, DRAIN_DEADLINE_MS);
+out:
+    ingest_destroy(&ctx.ingest);
+    server_destroy(&srv); /* closes what is left; sessions are freed in CLOSED */
+    eio_server_destroy(&ctx.eio);
+    sio_destroy(&sio);
+    rooms_destroy(&rooms);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    zsys_handler_set(NULL); /* our signal handlers, not czmq's */
+    struct cfg cfg;
+    char err[512];
+    enum cfg_result res = cfg_parse(&cfg, argc, argv, environ, stdout, err, sizeof err);
+    if (res != CFG_OK) {
+        if (res == CFG_EXIT_USAGE)
+            fprintf(stderr, "trainbridge: %s\n", err);
+        cfg_fini(&cfg);
+        return res == CFG_EXIT_OK ? 0 : 2;
+    }
+    log_set_level(cfg.log_level);
+    log_attach_lws();
+    install_signals();
+    int rc = run(&cfg);
+    cfg_fini(&cfg);
+    zsys_shutdown();
+    return rc;
+}

@@ -1,0 +1,302 @@
+#include "sio.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "rooms.h"
+#include "sio_packet.h"
+#include "trainevents.h"
+#include "xalloc.h"
+
+#define SIO_ENCODE_MAX 4096
+
+struct sio {
+    struct rooms *rooms;
+    struct metrics *m;
+    size_t max_rooms_per_client;
+    uint64_t n_broadcasts; /* numbers broadcasts, so a client in two rooms gets one copy */
+};
+
+struct sio_client {
+    struct eio_session *session;
+    char sid[EIO_SID_LEN + 1]; /* the Socket.IO socket id (not the Engine.IO sid) */
+    bool is_connected;         /* to namespace "/" */
+    uint64_t last_broadcast;   /* n_broadcasts of the last event queued */
+    unsigned n_attachments_left;
+    struct sio_packet pending; /* a binary packet waiting for its attachments */
+};
+
+/* ------------------------------------------------------------ replies */
+
+/* Encodes p and queues it as an Engine.IO message. A client whose queue
+ * is full is dropped. */
+static void send_packet(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+{
+    char buf[SIO_ENCODE_MAX];
+    int n = sio_packet_encode(p, buf, sizeof buf);
+    if (n < 0) {
+        log_error("sio", "reply too large to encode (type %s)", sio_type_name(p->type));
+        return;
+    }
+    if (eio_session_send_message(c->session, buf, (size_t)n) < 0) {
+        metrics_inc(sio->m, METRIC_CLIENTS_DROPPED_SLOW);
+        eio_session_drop(c->session, "outbound queue full");
+    }
+}
+
+/* Answers an ack id with one argument; steals arg. */
+static void send_ack(struct sio *sio, struct sio_client *c, const struct sio_packet *req, json_t *arg)
+{
+    struct sio_packet ack = {.type = SIO_ACK, .has_id = true, .id = req->id};
+    strcpy(ack.nsp, req->nsp);
+    ack.data = json_array();
+    json_array_append_new(ack.data, arg);
+    send_packet(sio, c, &ack);
+    sio_packet_fini(&ack);
+}
+
+static void ack_result(struct sio *sio, struct sio_client *c, const struct sio_packet *req,
+                       const char *scenario, const char *error)
+{
+    if (!req->has_id)
+        return;
+    json_t *res = error ? json_pack("{s:b, s:s}", "ok", 0, "error", error)
+                        : json_pack("{s:b, s:s}", "ok", 1, "scenario_name", scenario);
+    send_ack(sio, c, req, res);
+}
+
+static void protocol_error(struct sio *sio, struct sio_client *c, const char *why)
+{
+    metrics_inc(sio->m, METRIC_CLIENT_PROTOCOL_ERRORS);
+    log_info_limited("sio", "closing session: %s sid=%s", why, eio_session_sid(c->session));
+    eio_session_close(c->session, why);
+}
+
+/* ------------------------------------------------------------ packets */
+
+static void on_connect(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+{
+    struct sio_packet reply = {.type = SIO_CONNECT};
+    strcpy(reply.nsp, p->nsp);
+    if (strcmp(p->nsp, "/") != 0) {
+        reply.type = SIO_CONNECT_ERROR;
+        reply.data = json_pack("{s:s}", "message", "Invalid namespace");
+    } else {
+        c->is_connected = true;
+        reply.data = json_pack("{s:s}", "sid", c->sid);
+    }
+    send_packet(sio, c, &reply);
+    sio_packet_fini(&reply);
+}
+
+/* The scenario a subscribe/unsubscribe names, or NULL with *error set. */
+static const char *requested_scenario(const struct sio_packet *p, const char **error)
+{
+    json_t *arg = json_array_get(p->data, 1);
+    if (!json_is_object(arg)) {
+        *error = "payload must be an object {\"scenario_name\": \"...\"}";
+        return NULL;
+    }
+    json_t *name = json_object_get(arg, "scenario_name");
+    if (!json_is_string(name)) {
+        *error = "scenario_name must be a string";
+        return NULL;
+    }
+    const char *s = json_string_value(name);
+    size_t len = json_string_length(name);
+    if (strcmp(s, SIO_ALL_SCENARIOS) != 0 && (strlen(s) != len || !te_name_valid(s, len))) {
+        *error = "invalid scenario_name: 1-64 characters of A-Z a-z 0-9 . _ : - (or \"*\")";
+        return NULL;
+    }
+    return s;
+}
+
+static void on_subscribe(struct sio *sio, struct sio_client *c, const struct sio_packet *p,
+                         bool is_join)
+{
+    const char *error = NULL;
+    const char *scenario = requested_scenario(p, &error);
+    if (scenario && is_join) {
+        int rc = rooms_join(sio->rooms, scenario, c->session, sio->max_rooms_per_client);
+        if (rc == -E2BIG)
+            error = "too many subscriptions for one client";
+        else
+            metrics_inc(sio->m, METRIC_SUBSCRIBES);
+    } else if (scenario) {
+        rooms_leave(sio->rooms, scenario, c->session); /* leaving a room not joined is fine */
+        metrics_inc(sio->m, METRIC_UNSUBSCRIBES);
+    }
+    ack_result(sio, c, p, scenario, error);
+}
+
+static void on_event(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+{
+    if (!c->is_connected || strcmp(p->nsp, "/") != 0) {
+        log_debug("sio", "event for an unconnected namespace ignored sid=%s", c->sid);
+        return;
+    }
+    const char *name = json_string_value(json_array_get(p->data, 0));
+    if (strcmp(name, "subscribe_training") == 0)
+        on_subscribe(sio, c, p, true);
+    else if (strcmp(name, "unsubscribe_training") == 0)
+        on_subscribe(sio, c, p, false);
+    else
+        ack_result(sio, c, p, NULL, "unknown event");
+}
+
+static void on_disconnect(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+{
+    if (strcmp(p->nsp, "/") != 0)
+        return;
+    c->is_connected = false;
+    rooms_leave_all(sio->rooms, c->session);
+}
+
+static void dispatch(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+{
+    switch (p->type) {
+    case SIO_CONNECT:
+        on_connect(sio, c, p);
+        return;
+    case SIO_DISCONNECT:
+        on_disconnect(sio, c, p);
+        return;
+    case SIO_EVENT:
+    case SIO_BINARY_EVENT:
+        on_event(sio, c, p);
+        return;
+    default: /* ACK / BINARY_ACK: the bridge never asks clients for acks */
+        return;
+    }
+}
+
+/* A binary attachment: counts it against the pending packet, and handles
+ * that packet once it is complete. The bridge takes no binary arguments, so
+ * the attachments themselves are not kept. */
+static void on_attachment(struct sio *sio, struct sio_client *c)
+{
+    if (c->n_attachments_left == 0) {
+        protocol_error(sio, c, "binary frame without a binary packet");
+        return;
+    }
+    if (--c->n_attachments_left == 0) {
+        dispatch(sio, c, &c->pending);
+        sio_packet_fini(&c->pending);
+    }
+}
+
+static void on_text(struct sio *sio, struct sio_client *c, const char *data, size_t len)
+{
+    if (c->n_attachments_left) {
+        protocol_error(sio, c, "text packet while binary attachments were expected");
+        return;
+    }
+    struct sio_packet p;
+    const char *why = NULL;
+    if (sio_packet_parse(data, len, &p, &why) < 0) {
+        protocol_error(sio, c, why ? why : "malformed Socket.IO packet");
+        return;
+    }
+    if (p.n_attachments) {
+        c->pending = p; /* ownership moves to the client */
+        c->n_attachments_left = p.n_attachments;
+        return;
+    }
+    dispatch(sio, c, &p);
+    sio_packet_fini(&p);
+}
+
+/* ------------------------------------------------------------ eio hooks */
+
+static void on_open(struct eio_session *s, void *arg)
+{
+    (void)arg;
+    struct sio_client *c = xcalloc(1, sizeof *c);
+    c->session = s;
+    eio_sid_generate(c->sid);
+    eio_session_set_app(s, c);
+}
+
+static void on_message(struct eio_session *s, const char *data, size_t len, bool is_binary,
+                       void *arg)
+{
+    struct sio *sio = arg;
+    struct sio_client *c = eio_session_app(s);
+    if (is_binary)
+        on_attachment(sio, c);
+    else
+        on_text(sio, c, data, len);
+}
+
+static void on_close(struct eio_session *s, void *arg)
+{
+    struct sio *sio = arg;
+    struct sio_client *c = eio_session_app(s);
+    rooms_leave_all(sio->rooms, s);
+    if (c)
+        sio_packet_fini(&c->pending);
+    free(c);
+    eio_session_set_app(s, NULL);
+}
+
+/* ------------------------------------------------------------ public */
+
+struct sio *sio_new(struct rooms *rooms, struct metrics *m, size_t max_rooms_per_client)
+{
+    struct sio *sio = xcalloc(1, sizeof *sio);
+    sio->rooms = rooms;
+    sio->m = m;
+    sio->max_rooms_per_client = max_rooms_per_client;
+    return sio;
+}
+
+void sio_destroy(struct sio **sio_p)
+{
+    if (!sio_p || !*sio_p)
+        return;
+    free(*sio_p);
+    *sio_p = NULL;
+}
+
+struct eio_handler sio_eio_handler(struct sio *sio)
+{
+    return (struct eio_handler){
+        .on_open = on_open, .on_message = on_message, .on_close = on_close, .arg = sio};
+}
+
+struct broadcast {
+    struct sio *sio;
+    struct packet *pkt;
+    size_t n_queued;
+};
+
+static void deliver(struct eio_session *s, void *arg)
+{
+    struct broadcast *b = arg;
+    struct sio_client *c = eio_session_app(s);
+    if (!c || c->last_broadcast == b->sio->n_broadcasts || eio_session_is_closing(s))
+        return;
+    c->last_broadcast = b->sio->n_broadcasts;
+    if (eio_session_send(s, b->pkt) < 0) {
+        metrics_inc(b->sio->m, METRIC_CLIENTS_DROPPED_SLOW);
+        log_warn_limited("sio", "dropping slow client: outbound queue passed %zu bytes sid=%s",
+                         eio_session_queued_bytes(s), eio_session_sid(s));
+        eio_session_drop(s, "outbound queue full");
+        return;
+    }
+    b->n_queued++;
+}
+
+size_t sio_broadcast(struct sio *sio, const char *scenario, struct packet *pkt)
+{
+    struct broadcast b = {.sio = sio, .pkt = pkt};
+    sio->n_broadcasts++;
+    rooms_each(sio->rooms, scenario, deliver, &b);
+    rooms_each(sio->rooms, SIO_ALL_SCENARIOS, deliver, &b);
+    metrics_add(sio->m, METRIC_DELIVERIES, b.n_queued);
+    return b.n_queued;
+}

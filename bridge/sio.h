@@ -1,0 +1,34 @@
+/* sio: the bridge's Socket.IO v5 layer on top of Engine.IO sessions.
+ *
+ * Owns each client's Socket.IO state (connected to "/", its socket id,
+ * pending binary attachments) and the bridge's client protocol:
+ * subscribe_training / unsubscribe_training with acknowledgements, and
+ * sio_broadcast, which queues one shared event packet to every client in a
+ * scenario's room and in "*" (each client at most once). Room membership
+ * itself lives in rooms.c. A client whose queue would pass its bound is
+ * dropped (counted, logged); nobody else waits for it. Loop thread only. */
+#ifndef TB_SIO_H
+#define TB_SIO_H
+
+#include <stddef.h>
+
+#include "eio.h"
+
+struct metrics;
+struct rooms;
+struct sio;
+
+#define SIO_ALL_SCENARIOS "*"
+
+/* Caller frees with sio_destroy, after every session is gone. */
+struct sio *sio_new(struct rooms *rooms, struct metrics *m, size_t max_rooms_per_client);
+void sio_destroy(struct sio **sio_p); /* NULL-safe; sets *sio_p = NULL */
+
+/* The Engine.IO handler that routes sessions' messages into this layer. */
+struct eio_handler sio_eio_handler(struct sio *sio);
+
+/* Queues pkt (a full "42[...]" packet, borrowed) to the members of the
+ * scenario's room and of "*". Returns the number of clients it was queued to. */
+size_t sio_broadcast(struct sio *sio, const char *scenario, struct packet *pkt);
+
+#endif
