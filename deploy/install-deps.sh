@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs everything trainbridge needs to build, run and
+# test on Debian 12, non-interactively and idempotently: Debian packages
+# (compilers, libraries, Python modules, clang for fuzzing), Node.js if it is
+# missing, and the pinned npm modules of the end-to-end tests (from
+# tests/e2e/package-lock.json). Runs as root, or through sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+    build-essential cmake pkg-config git curl ca-certificates
+    libzmq3-dev libczmq-dev libwebsockets-dev libmsgpack-dev libjansson-dev libcriterion-dev
+    python3 python3-zmq python3-msgpack python3-pytest
+    python3-socketio python3-engineio python3-websocket python3-requests python3-aiohttp
+    clang libclang-rt-14-dev
+)
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing_packages() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+    done
+}
+
+install_apt() {
+    mapfile -t missing < <(missing_packages "${APT_PACKAGES[@]}")
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        missing+=(nodejs npm)
+    fi
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "install-deps: Debian packages already installed"
+        return
+    fi
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_npm() {
+    local dir=tests/e2e
+    [ -f "$dir/package-lock.json" ] || return 0
+    if [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        echo "install-deps: npm modules already installed"
+        return
+    fi
+    echo "install-deps: npm ci in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
+
+install_apt
+install_npm

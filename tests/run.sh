@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# run.sh - the whole trainbridge test suite, from a clean checkout:
+# installs what the tests need (deploy/install-deps.sh), builds twice (a
+# normal build in build/ and an ASan+UBSan build in build-asan/), and runs
+# every ctest test in both: Criterion unit tests, fuzz-corpus replays, the
+# Python publisher and cross-language tests, and the end-to-end tests against
+# the real binary with real ZeroMQ publishers and real Socket.IO clients.
+# Benchmarks are not part of it (see README, "Performance").
+#   tests/run.sh            everything, both builds
+#   TB_SKIP_ASAN=1 tests/run.sh   the normal build only (quicker, local use)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=$(nproc 2>/dev/null || echo 2)
+deploy/install-deps.sh
+
+run_suite() { # $1: build dir, rest: cmake options
+    local dir=$1
+    shift
+    echo "== build $dir"
+    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+    echo "== test $dir"
+    ctest --test-dir "$dir" --output-on-failure -LE bench
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "${TB_SKIP_ASAN:-0}" != 1 ]; then
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug \
+        "-DCMAKE_C_FLAGS=-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+        "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" \
+        "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined"
+fi
