@@ -1,0 +1,372 @@
+/* sio: the bridge's Socket.IO layer, driven through real Engine.IO sessions
+ * (eio.c) and rooms (rooms.c) over a recording transport instead of lws
+ * connections. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <libwebsockets.h>
+#include <string.h>
+
+#include "eio.h"
+#include "metrics.h"
+#include "rooms.h"
+#include "sio.h"
+
+#define MAX_OUT 64
+
+struct fake_conn {
+    struct eio_session *s;
+    int n_want_write;
+    bool is_aborted;
+    char *out[MAX_OUT]; /* packets written, in order */
+    int n_out;
+};
+
+static void fake_want_write(struct eio_session *s)
+{
+    ((struct fake_conn *)eio_session_transport(s))->n_want_write++;
+}
+
+static void fake_abort(struct eio_session *s)
+{
+    ((struct fake_conn *)eio_session_transport(s))->is_aborted = true;
+}
+
+static const struct eio_transport_ops fake_ops = {
+    .kind = EIO_TRANSPORT_WEBSOCKET, .want_write = fake_want_write, .abort = fake_abort};
+
+static struct lws_context *lws;
+static struct metrics m;
+static struct rooms *rooms;
+static struct sio *sio;
+static struct eio_server *eio;
+
+static void setup(void)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    lws_set_log_level(LLL_ERR, NULL);
+    lws = lws_create_context(&info);
+    cr_assert_not_null(lws);
+    memset(&m, 0, sizeof m);
+    rooms = rooms_new();
+    sio = sio_new(rooms, &m, 4);
+    struct eio_server_opts opts = {.ping_interval_ms = 25000, .ping_timeout_ms = 20000,
+                                   .max_payload = 1000, .client_queue_bytes = 4096};
+    struct eio_handler h = sio_eio_handler(sio);
+    eio = eio_server_new(lws, &opts, &h, &m);
+}
+
+static void teardown(void)
+{
+    eio_server_destroy(&eio);
+    sio_destroy(&sio);
+    rooms_destroy(&rooms);
+    lws_context_destroy(lws);
+}
+
+/* Moves every queued packet into c->out, as a transport would write them. */
+static void drain(struct fake_conn *c)
+{
+    struct packet *p;
+    while ((p = eio_session_peek(c->s)) != NULL) {
+        cr_assert_lt(c->n_out, MAX_OUT);
+        c->out[c->n_out++] = strndup((const char *)packet_data(p), p->len);
+        eio_session_written(c->s);
+    }
+}
+
+static void open_conn(struct fake_conn *c)
+{
+    memset(c, 0, sizeof *c);
+    c->s = eio_session_open(eio, &fake_ops, c);
+    drain(c);
+}
+
+static void close_conn(struct fake_conn *c)
+{
+    eio_session_free(&c->s);
+    for (int i = 0; i < c->n_out; i++)
+        free(c->out[i]);
+}
+
+static void recv_text(struct fake_conn *c, const char *text)
+{
+    eio_session_on_packet(c->s, text, strlen(text), false);
+    drain(c);
+}
+
+static const char *last(const struct fake_conn *c)
+{
+    return c->n_out ? c->out[c->n_out - 1] : "";
+}
+
+static void connect_and_subscribe(struct fake_conn *c, const char *scenario)
+{
+    open_conn(c);
+    recv_text(c, "40");
+    char msg[128];
+    snprintf(msg, sizeof msg, "421[\"subscribe_training\",{\"scenario_name\":\"%s\"}]", scenario);
+    recv_text(c, msg);
+}
+
+static size_t broadcast(const char *scenario, const char *text)
+{
+    struct packet *p = packet_from_text(text, strlen(text));
+    size_t n = sio_broadcast(sio, scenario, p);
+    packet_unref(&p);
+    return n;
+}
+
+TestSuite(sio, .init = setup, .fini = teardown);
+
+Test(sio, open_packet_comes_first_with_sid_and_no_upgrades)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    cr_assert_eq(c.n_out, 1);
+    cr_assert(strncmp(c.out[0], "0{\"sid\":\"", 9) == 0, "got %s", c.out[0]);
+    cr_assert_not_null(strstr(c.out[0], "\"upgrades\":[]"));
+    cr_assert_not_null(strstr(c.out[0], "\"pingInterval\":25000"));
+    cr_assert_not_null(strstr(c.out[0], "\"maxPayload\":1000"));
+    close_conn(&c);
+}
+
+Test(sio, connect_to_root_answers_a_socket_id)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "40{\"token\":\"abc\"}");
+    cr_assert(strncmp(last(&c), "40{\"sid\":\"", 10) == 0, "got %s", last(&c));
+    cr_assert_eq(strlen(last(&c)), strlen("40{\"sid\":\"\"}") + EIO_SID_LEN);
+    close_conn(&c);
+}
+
+Test(sio, connect_to_other_namespace_is_refused)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "40/admin,");
+    cr_assert_str_eq(last(&c), "44/admin,{\"message\":\"Invalid namespace\"}");
+    cr_assert_not(eio_session_is_closing(c.s));
+    close_conn(&c);
+}
+
+Test(sio, subscribe_is_acknowledged)
+{
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    cr_assert_str_eq(last(&c), "431[{\"ok\":true,\"scenario_name\":\"alpha\"}]");
+    cr_assert_eq(rooms_n_members(rooms, "alpha"), 1);
+    cr_assert_eq(m.counters[METRIC_SUBSCRIBES], 1);
+    close_conn(&c);
+    cr_assert_eq(rooms_n_rooms(rooms), 0);
+}
+
+/* Criterion runs each parameter in a fresh process: no pointers in params. */
+struct bad_subscribe {
+    char packet[96];
+    char error_part[32];
+};
+
+ParameterizedTestParameters(sio, bad_subscribe_payload_gets_error_ack)
+{
+    static struct bad_subscribe cases[] = {
+        {"427[\"subscribe_training\"]", "must be an object"},
+        {"427[\"subscribe_training\",\"alpha\"]", "must be an object"},
+        {"427[\"subscribe_training\",{}]", "must be a string"},
+        {"427[\"subscribe_training\",{\"scenario_name\":5}]", "must be a string"},
+        {"427[\"subscribe_training\",{\"scenario_name\":\"\"}]", "invalid scenario_name"},
+        {"427[\"subscribe_training\",{\"scenario_name\":\"a b\"}]", "invalid scenario_name"},
+        {"427[\"nonsense\",{}]", "unknown event"},
+    };
+    return cr_make_param_array(struct bad_subscribe, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct bad_subscribe *tc, sio, bad_subscribe_payload_gets_error_ack)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "40");
+    recv_text(&c, tc->packet);
+    cr_assert(strncmp(last(&c), "437[{\"ok\":false,\"error\":\"", 25) == 0, "got %s", last(&c));
+    cr_assert_not_null(strstr(last(&c), tc->error_part), "got %s", last(&c));
+    cr_assert_eq(rooms_n_rooms(rooms), 0);
+    cr_assert_not(eio_session_is_closing(c.s));
+    close_conn(&c);
+}
+
+Test(sio, events_reach_only_their_room_and_star)
+{
+    struct fake_conn a, b, star;
+    connect_and_subscribe(&a, "alpha");
+    connect_and_subscribe(&b, "beta");
+    connect_and_subscribe(&star, "*");
+    int na = a.n_out, nb = b.n_out, ns = star.n_out;
+    cr_assert_eq(broadcast("alpha", "42[\"training_started\"]"), 2);
+    drain(&a);
+    drain(&b);
+    drain(&star);
+    cr_assert_eq(a.n_out, na + 1);
+    cr_assert_eq(b.n_out, nb);
+    cr_assert_eq(star.n_out, ns + 1);
+    cr_assert_str_eq(last(&a), "42[\"training_started\"]");
+    cr_assert_eq(m.counters[METRIC_DELIVERIES], 2);
+    close_conn(&a);
+    close_conn(&b);
+    close_conn(&star);
+}
+
+Test(sio, client_in_room_and_star_gets_each_event_once)
+{
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    recv_text(&c, "422[\"subscribe_training\",{\"scenario_name\":\"*\"}]");
+    int n = c.n_out;
+    cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 1);
+    cr_assert_eq(broadcast("alpha", "42[\"y\"]"), 1);
+    drain(&c);
+    cr_assert_eq(c.n_out, n + 2);
+    close_conn(&c);
+}
+
+Test(sio, unsubscribe_stops_delivery)
+{
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    recv_text(&c, "423[\"unsubscribe_training\",{\"scenario_name\":\"alpha\"}]");
+    cr_assert_str_eq(last(&c), "433[{\"ok\":true,\"scenario_name\":\"alpha\"}]");
+    cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 0);
+    close_conn(&c);
+}
+
+Test(sio, rooms_per_client_are_limited)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "40");
+    const char *names[] = {"a", "b", "c", "d", "e"};
+    for (int i = 0; i < 5; i++) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "429[\"subscribe_training\",{\"scenario_name\":\"%s\"}]",
+                 names[i]);
+        recv_text(&c, msg);
+    }
+    cr_assert_not_null(strstr(last(&c), "too many subscriptions"), "got %s", last(&c));
+    cr_assert_eq(rooms_n_of_session(rooms, c.s), 4);
+    close_conn(&c);
+}
+
+Test(sio, event_before_connect_is_ignored)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "421[\"subscribe_training\",{\"scenario_name\":\"alpha\"}]");
+    cr_assert_eq(c.n_out, 1); /* the open packet only */
+    cr_assert_eq(rooms_n_rooms(rooms), 0);
+    close_conn(&c);
+}
+
+struct malformed {
+    char text[64];
+};
+
+ParameterizedTestParameters(sio, malformed_packet_closes_only_that_session)
+{
+    static struct malformed cases[] = {{"4"},    {"49"},  {"42["},           {"42{}"},
+                                       {"42[]"}, {"42[1]"}, {"44{}"},         {"4x"},
+                                       {"42[\"a\"]junk"}, {"40/nsp"}, {"9"}, {""},
+                                       {"42[\"subscribe_training\",{\"scenario_name\":\"a\\u0000\"}]"}};
+    return cr_make_param_array(struct malformed, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct malformed *tc, sio, malformed_packet_closes_only_that_session)
+{
+    struct fake_conn bad, good;
+    connect_and_subscribe(&good, "alpha");
+    open_conn(&bad);
+    recv_text(&bad, tc->text);
+    cr_assert(eio_session_is_closing(bad.s), "packet '%s' did not close the session", tc->text);
+    cr_assert_eq(m.counters[METRIC_CLIENT_PROTOCOL_ERRORS], 1);
+    cr_assert_not(eio_session_is_closing(good.s));
+    cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 1);
+    close_conn(&bad);
+    close_conn(&good);
+}
+
+Test(sio, binary_event_waits_for_its_attachment_then_answers)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "40");
+    recv_text(&c, "451-5[\"subscribe_training\",{\"_placeholder\":true,\"num\":0}]");
+    int n = c.n_out;
+    eio_session_on_packet(c.s, "\x01\x02", 2, true);
+    drain(&c);
+    cr_assert_eq(c.n_out, n + 1);
+    cr_assert(strncmp(last(&c), "435[{\"ok\":false", 15) == 0, "got %s", last(&c));
+    cr_assert_not(eio_session_is_closing(c.s));
+    close_conn(&c);
+}
+
+Test(sio, stray_binary_frame_is_a_protocol_error)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "40");
+    eio_session_on_packet(c.s, "\x01", 1, true);
+    cr_assert(eio_session_is_closing(c.s));
+    close_conn(&c);
+}
+
+Test(sio, slow_client_is_dropped_at_its_bound_and_others_go_on)
+{
+    struct fake_conn slow, fast;
+    connect_and_subscribe(&slow, "alpha");
+    connect_and_subscribe(&fast, "alpha");
+    char event[600];
+    memset(event, 'x', sizeof event - 1);
+    event[sizeof event - 1] = '\0';
+    for (int i = 0; i < 20; i++) { /* 20 x 600 bytes > the 4096-byte bound */
+        broadcast("alpha", event);
+        drain(&fast);
+    }
+    cr_assert(slow.is_aborted);
+    cr_assert_eq(m.counters[METRIC_CLIENTS_DROPPED_SLOW], 1);
+    cr_assert_not(fast.is_aborted);
+    cr_assert_eq(m.counters[METRIC_DELIVERIES], 20 + 6); /* fast: 20; slow: 6 before the bound */
+    close_conn(&slow);
+    close_conn(&fast);
+}
+
+Test(sio, engine_io_ping_probe_is_answered)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "2probe");
+    cr_assert_str_eq(last(&c), "3probe");
+    close_conn(&c);
+}
+
+Test(sio, engine_io_close_from_client_ends_the_session)
+{
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "1");
+    cr_assert(c.is_aborted);
+    cr_assert(eio_session_should_end(c.s));
+    close_conn(&c);
+}
+
+Test(sio, graceful_close_sends_close_packet_then_ends)
+{
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    eio_server_close_all(eio);
+    cr_assert_not(eio_session_should_end(c.s));
+    drain(&c);
+    cr_assert_str_eq(last(&c), "1");
+    cr_assert(eio_session_should_end(c.s));
+    cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 0);
+    close_conn(&c);
+}
