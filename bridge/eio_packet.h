@@ -45,7 +45,9 @@ struct eio_query {
  * percent-decoded, unknown parameters ignored. Returns 0, or -EPROTO with
  * *errc set to the spec's answer: UNSUPPORTED_PROTOCOL_VERSION if EIO is not
  * 4, UNKNOWN_TRANSPORT if transport is absent or unknown, UNKNOWN_SID if sid
- * is not a well-formed id, BAD_REQUEST for a malformed query. */
+ * is not a well-formed id, BAD_REQUEST for a malformed query (a bad %-escape,
+ * or EIO, transport or sid given twice). BAD_REQUEST is checked first, then
+ * the order above. '+' decodes to a space; q holds what was found. */
 int eio_query_parse(const char *query, size_t len, struct eio_query *q, enum eio_errc *errc);
 
 /* The spec's message for a code ("Transport unknown", "Session ID unknown",

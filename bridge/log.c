@@ -18,6 +18,9 @@ static long long monotonic_ms(void)
 }
 
 static void write_line(enum log_level level, const char *module, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void write_line(enum log_level level, const char *module, const char *fmt, va_list ap)
 {
     char line[1024];
     int n = snprintf(line, sizeof line, "%s %s: ", level_names[level], module);

@@ -39,7 +39,10 @@ struct sio_packet {
  * an object; DISCONNECT no data; EVENT/BINARY_EVENT a non-empty array whose
  * first element is a string; ACK/BINARY_ACK an array and an id;
  * CONNECT_ERROR is server-only and refused; BINARY_* need "<n>-" with
- * 1 <= n <= SIO_MAX_ATTACHMENTS, others must not have it.
+ * 1 <= n <= SIO_MAX_ATTACHMENTS, others must not have it; CONNECT and
+ * DISCONNECT carry no id. A namespace is up to SIO_MAX_NSP_LEN printable
+ * ASCII characters (no space) and must end with ','. Data is one JSON value
+ * (no duplicate keys, no trailing bytes, valid UTF-8, no \u0000).
  * Returns 0, or -EPROTO with *why set to a static reason (p left empty). */
 int sio_packet_parse(const char *text, size_t len, struct sio_packet *p, const char **why);
 

@@ -1,0 +1,448 @@
+/* config: defaults, environment, flags, validation and --help. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define MAX_ARGS 8
+
+static struct cfg cfg;
+static char err[256];
+
+static void teardown(void)
+{
+    cfg_fini(&cfg);
+}
+
+TestSuite(config, .fini = teardown);
+
+/* Runs cfg_parse on a NULL-terminated argument list (after argv[0]) and a
+ * NULL-terminated environment. */
+static enum cfg_result parse(const char *const *args, const char *const *env)
+{
+    char *argv[MAX_ARGS + 2] = {"trainbridge"};
+    int argc = 1;
+    for (; args && args[argc - 1]; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    FILE *out = fopen("/dev/null", "w");
+    enum cfg_result rc = cfg_parse(&cfg, argc, argv, (char *const *)env, out, err, sizeof err);
+    fclose(out);
+    return rc;
+}
+
+/* cfg_parse's output for args, in a malloc'd string. */
+static char *output_of(const char *const *args, enum cfg_result *rc)
+{
+    char *argv[MAX_ARGS + 2] = {"trainbridge"};
+    int argc = 1;
+    for (; args[argc - 1]; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    *rc = cfg_parse(&cfg, argc, argv, NULL, out, err, sizeof err);
+    fclose(out);
+    return text;
+}
+
+Test(config, defaults_run_without_arguments)
+{
+    cr_assert_eq(parse(NULL, NULL), CFG_OK, "%s", err);
+    cr_assert_str_eq(cfg.listen_host, "0.0.0.0");
+    cr_assert_eq(cfg.listen_port, 8080);
+    cr_assert_eq(cfg.n_zmq_bind, 1);
+    cr_assert_str_eq(cfg.zmq_bind[0], "tcp://*:5556");
+    cr_assert_eq(cfg.n_zmq_connect, 0);
+    cr_assert_eq(cfg.ping_interval_ms, 25000);
+    cr_assert_eq(cfg.ping_timeout_ms, 20000);
+    cr_assert_eq(cfg.max_payload, 1000000);
+    cr_assert_eq(cfg.client_queue_bytes, 1048576);
+    cr_assert_eq(cfg.max_rooms_per_client, 64);
+    cr_assert_eq(cfg.log_level, LOG_LEVEL_INFO);
+    cr_assert_str_empty(err);
+}
+
+Test(config, flags_set_every_option)
+{
+    const char *args[] = {"--listen", "127.0.0.1:0", "--ping-interval", "100", "--ping-timeout",
+                          "200",      "--log-level", "debug",           NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_str_eq(cfg.listen_host, "127.0.0.1");
+    cr_assert_eq(cfg.listen_port, 0);
+    cr_assert_eq(cfg.ping_interval_ms, 100);
+    cr_assert_eq(cfg.ping_timeout_ms, 200);
+    cr_assert_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+}
+
+Test(config, accepts_flag_equals_value_form)
+{
+    const char *args[] = {"--max-payload=2048",
+                          "--client-queue-bytes=65536",
+                          "--max-rooms-per-client=3",
+                          "--zmq-connect=ipc:///tmp/tb.sock",
+                          "--listen=[::1]:9000",
+                          "--log-level=warn",
+                          NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.max_payload, 2048);
+    cr_assert_eq(cfg.client_queue_bytes, 65536);
+    cr_assert_eq(cfg.max_rooms_per_client, 3);
+    cr_assert_eq(cfg.n_zmq_connect, 1);
+    cr_assert_str_eq(cfg.zmq_connect[0], "ipc:///tmp/tb.sock");
+    cr_assert_str_eq(cfg.listen_host, "::1");
+    cr_assert_eq(cfg.listen_port, 9000);
+    cr_assert_eq(cfg.log_level, LOG_LEVEL_WARN);
+}
+
+Test(config, environment_sets_options)
+{
+    const char *env[] = {"PATH=/bin",
+                         "TRAINBRIDGE_PING_INTERVAL=1000",
+                         "TRAINBRIDGE_LISTEN=localhost:8081",
+                         "TRAINBRIDGE_LOG_LEVEL=error",
+                         "TRAINBRIDGE_MAX_ROOMS_PER_CLIENT=2",
+                         NULL};
+    cr_assert_eq(parse(NULL, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.ping_interval_ms, 1000);
+    cr_assert_str_eq(cfg.listen_host, "localhost");
+    cr_assert_eq(cfg.listen_port, 8081);
+    cr_assert_eq(cfg.log_level, LOG_LEVEL_ERROR);
+    cr_assert_eq(cfg.max_rooms_per_client, 2);
+}
+
+Test(config, flag_beats_environment)
+{
+    const char *env[] = {"TRAINBRIDGE_PING_INTERVAL=1000", "TRAINBRIDGE_PING_TIMEOUT=3000", NULL};
+    const char *args[] = {"--ping-interval", "2000", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.ping_interval_ms, 2000);
+    cr_assert_eq(cfg.ping_timeout_ms, 3000);
+}
+
+Test(config, empty_environment_variable_counts_as_unset)
+{
+    const char *env[] = {"TRAINBRIDGE_PING_INTERVAL=", "TRAINBRIDGE_ZMQ_BIND=", NULL};
+    cr_assert_eq(parse(NULL, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.ping_interval_ms, 25000);
+    cr_assert_eq(cfg.n_zmq_bind, 1);
+}
+
+Test(config, environment_lists_are_comma_separated)
+{
+    const char *env[] = {"TRAINBRIDGE_ZMQ_BIND=tcp://*:6000, ipc:///tmp/a ,inproc://x", NULL};
+    cr_assert_eq(parse(NULL, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_zmq_bind, 3);
+    cr_assert_str_eq(cfg.zmq_bind[0], "tcp://*:6000");
+    cr_assert_str_eq(cfg.zmq_bind[1], "ipc:///tmp/a");
+    cr_assert_str_eq(cfg.zmq_bind[2], "inproc://x");
+}
+
+Test(config, repeated_flags_replace_environment_list)
+{
+    const char *env[] = {"TRAINBRIDGE_ZMQ_BIND=tcp://*:1,tcp://*:2", NULL};
+    const char *args[] = {"--zmq-bind", "tcp://*:3", "--zmq-bind=tcp://*:4", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_zmq_bind, 2);
+    cr_assert_str_eq(cfg.zmq_bind[0], "tcp://*:3");
+    cr_assert_str_eq(cfg.zmq_bind[1], "tcp://*:4");
+}
+
+Test(config, connect_alone_drops_default_bind)
+{
+    const char *args[] = {"--zmq-connect", "tcp://proxy:5557", "--zmq-connect",
+                          "pgm://eth0;239.1.1.1:5555", NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_zmq_bind, 0);
+    cr_assert_eq(cfg.n_zmq_connect, 2);
+    cr_assert_str_eq(cfg.zmq_connect[1], "pgm://eth0;239.1.1.1:5555");
+}
+
+Test(config, explicit_bind_and_connect_are_both_kept)
+{
+    const char *env[] = {"TRAINBRIDGE_ZMQ_BIND=tcp://*:5556", NULL};
+    const char *args[] = {"--zmq-connect", "tcp://proxy:5557", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_zmq_bind, 1);
+    cr_assert_eq(cfg.n_zmq_connect, 1);
+}
+
+Test(config, double_dash_ends_options)
+{
+    const char *args[] = {"--ping-interval", "100", "--", NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.ping_interval_ms, 100);
+}
+
+Test(config, accepts_bounds_of_ranges)
+{
+    const char *args[] = {"--ping-interval", "10", "--ping-timeout", "3600000", "--listen",
+                          "h:65535",         NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.ping_interval_ms, 10);
+    cr_assert_eq(cfg.ping_timeout_ms, 3600000);
+    cr_assert_eq(cfg.listen_port, 65535);
+}
+
+/* ---- bad values: one line naming the flag or variable, exit code 2 */
+
+struct bad_case {
+    char args[4][40]; /* up to 4 arguments; "" ends them */
+    char env[64];     /* one NAME=value, or "" */
+    char err[160];
+};
+
+ParameterizedTestParameters(config, rejects_bad_values)
+{
+    static struct bad_case cases[] = {
+        {{"--ping-interval", "abc"},
+         "",
+         "--ping-interval: expected an integer from 10 to 3600000 (ms), got 'abc'"},
+        {{"--ping-interval", "-5"},
+         "",
+         "--ping-interval: expected an integer from 10 to 3600000 (ms), got '-5'"},
+        {{"--ping-interval", "0"},
+         "",
+         "--ping-interval: expected an integer from 10 to 3600000 (ms), got '0'"},
+        {{"--ping-interval=5ms"},
+         "",
+         "--ping-interval: expected an integer from 10 to 3600000 (ms), got '5ms'"},
+        {{"--ping-interval="},
+         "",
+         "--ping-interval: expected an integer from 10 to 3600000 (ms), got ''"},
+        {{"--ping-timeout", "99999999999999999999"},
+         "",
+         "--ping-timeout: expected an integer from 10 to 3600000 (ms), got "
+         "'99999999999999999999'"},
+        {{"--ping-timeout", " 100"},
+         "",
+         "--ping-timeout: expected an integer from 10 to 3600000 (ms), got ' 100'"},
+        {{"--ping-timeout", "+100"},
+         "",
+         "--ping-timeout: expected an integer from 10 to 3600000 (ms), got '+100'"},
+        {{"--max-payload", "100"},
+         "",
+         "--max-payload: expected an integer from 1024 to 67108864 (bytes), got '100'"},
+        {{"--client-queue-bytes", "1.5"},
+         "",
+         "--client-queue-bytes: expected an integer from 4096 to 1073741824 (bytes), got '1.5'"},
+        {{"--max-rooms-per-client", "0"},
+         "",
+         "--max-rooms-per-client: expected an integer from 1 to 4096 (rooms), got '0'"},
+        {{"--log-level", "loud"},
+         "",
+         "--log-level: expected error, warn, info or debug, got 'loud'"},
+        {{"--log-level", "INFO"},
+         "",
+         "--log-level: expected error, warn, info or debug, got 'INFO'"},
+        {{"--foo"}, "", "unknown option '--foo' (see --help)"},
+        {{"--foo=1"}, "", "unknown option '--foo' (see --help)"},
+        {{"--listen-now"}, "", "unknown option '--listen-now' (see --help)"},
+        {{"-x"}, "", "unknown option '-x' (see --help)"},
+        {{"-"}, "", "unexpected argument '-' (see --help)"},
+        {{"serve"}, "", "unexpected argument 'serve' (see --help)"},
+        {{"--", "serve"}, "", "unexpected argument 'serve' (see --help)"},
+        {{"--ping-interval"}, "", "--ping-interval: missing value"},
+        {{"--zmq-bind", "--listen", "h:1"}, "", "--zmq-bind: missing value"},
+        {{"--version=1"}, "", "--version takes no value"},
+        {{"--zmq-bind", "foo://x"},
+         "",
+         "--zmq-bind: expected a ZeroMQ endpoint such as tcp://*:5556 (tcp://, ipc://, inproc://, "
+         "pgm://, epgm://, tipc://, vmci://), got 'foo://x'"},
+        {{"--zmq-connect", "tcp://"},
+         "",
+         "--zmq-connect: expected a ZeroMQ endpoint such as tcp://*:5556 (tcp://, ipc://, "
+         "inproc://, pgm://, epgm://, tipc://, vmci://), got 'tcp://'"},
+        {{"--zmq-connect", "tcp://a b:1"},
+         "",
+         "--zmq-connect: expected a ZeroMQ endpoint such as tcp://*:5556 (tcp://, ipc://, "
+         "inproc://, pgm://, epgm://, tipc://, vmci://), got 'tcp://a b:1'"},
+        {{"--zmq-bind", "tcp://*:1", "--zmq-bind", "tcp://*:1"},
+         "",
+         "--zmq-bind: endpoint 'tcp://*:1' given twice"},
+        {{"--listen", "8080"},
+         "",
+         "--listen: expected HOST:PORT such as 0.0.0.0:8080 or [::1]:8080, got '8080'"},
+        {{"--listen", "::1:8080"},
+         "",
+         "--listen: expected HOST:PORT such as 0.0.0.0:8080 or [::1]:8080, got '::1:8080'"},
+        {{"--listen", "[::1]8080"},
+         "",
+         "--listen: expected HOST:PORT such as 0.0.0.0:8080 or [::1]:8080, got '[::1]8080'"},
+        {{"--listen", ":8080"},
+         "",
+         "--listen: expected HOST:PORT such as 0.0.0.0:8080 or [::1]:8080, got ':8080'"},
+        {{"--listen", "h/x:80"},
+         "",
+         "--listen: expected HOST:PORT such as 0.0.0.0:8080 or [::1]:8080, got 'h/x:80'"},
+        {{"--listen", "host:99999"}, "", "--listen: port must be from 0 to 65535, got '99999'"},
+        {{"--listen", "host:"}, "", "--listen: port must be from 0 to 65535, got ''"},
+        {{"--listen", "host:-1"}, "", "--listen: port must be from 0 to 65535, got '-1'"},
+        {{"--listen", "host:http"}, "", "--listen: port must be from 0 to 65535, got 'http'"},
+        {{""},
+         "TRAINBRIDGE_PING_INTERVAL=abc",
+         "TRAINBRIDGE_PING_INTERVAL: expected an integer from 10 to 3600000 (ms), got 'abc'"},
+        {{""},
+         "TRAINBRIDGE_ZMQ_BIND=tcp://*:1,,tcp://*:2",
+         "TRAINBRIDGE_ZMQ_BIND: empty endpoint in list 'tcp://*:1,,tcp://*:2'"},
+        {{""},
+         "TRAINBRIDGE_ZMQ_BIND=tcp://*:1,",
+         "TRAINBRIDGE_ZMQ_BIND: empty endpoint in list 'tcp://*:1,'"},
+        {{""},
+         "TRAINBRIDGE_LOG_LEVEL=verbose",
+         "TRAINBRIDGE_LOG_LEVEL: expected error, warn, info or debug, got 'verbose'"},
+        {{""},
+         "TRAINBRIDGE_LISTEN=nope",
+         "TRAINBRIDGE_LISTEN: expected HOST:PORT such as 0.0.0.0:8080 or [::1]:8080, got 'nope'"},
+        {{"--ping-interval", "100"},
+         "TRAINBRIDGE_MAX_PAYLOAD=1k",
+         "TRAINBRIDGE_MAX_PAYLOAD: expected an integer from 1024 to 67108864 (bytes), got '1k'"},
+    };
+    return cr_make_param_array(struct bad_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct bad_case *c, config, rejects_bad_values)
+{
+    const char *args[5] = {NULL};
+    for (int i = 0; i < 4 && c->args[i][0]; i++)
+        args[i] = c->args[i];
+    const char *env[2] = {c->env[0] ? c->env : NULL, NULL};
+    cr_assert_eq(parse(args, env), CFG_EXIT_USAGE, "accepted; expected: %s", c->err);
+    cr_assert_str_eq(err, c->err);
+    cr_assert_null(strchr(err, '\n'), "one line");
+}
+
+Test(config, rejects_too_many_endpoints_from_flags)
+{
+    char *argv[2 * CFG_MAX_ENDPOINTS + 3] = {"trainbridge"};
+    char endpoints[CFG_MAX_ENDPOINTS + 1][32];
+    int argc = 1;
+    for (int i = 0; i <= CFG_MAX_ENDPOINTS; i++) {
+        snprintf(endpoints[i], sizeof endpoints[i], "tcp://*:%d", 6000 + i);
+        argv[argc++] = "--zmq-bind";
+        argv[argc++] = endpoints[i];
+    }
+    cr_assert_eq(cfg_parse(&cfg, argc - 2, argv, NULL, NULL, err, sizeof err), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_zmq_bind, CFG_MAX_ENDPOINTS);
+    cfg_fini(&cfg);
+    cr_assert_eq(cfg_parse(&cfg, argc, argv, NULL, NULL, err, sizeof err), CFG_EXIT_USAGE);
+    cr_assert_str_eq(err, "--zmq-bind: at most 16 endpoints");
+}
+
+Test(config, rejects_too_many_endpoints_from_environment)
+{
+    char var[1024] = "TRAINBRIDGE_ZMQ_CONNECT=";
+    for (int i = 0; i <= CFG_MAX_ENDPOINTS; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%stcp://h:%d", i ? "," : "", 6000 + i);
+        strcat(var, one);
+    }
+    const char *env[] = {var, NULL};
+    cr_assert_eq(parse(NULL, env), CFG_EXIT_USAGE);
+    cr_assert_str_eq(err, "TRAINBRIDGE_ZMQ_CONNECT: at most 16 endpoints");
+}
+
+Test(config, truncates_error_to_buffer)
+{
+    char small[16];
+    char *argv[] = {"trainbridge", "--ping-interval", "abc"};
+    cr_assert_eq(cfg_parse(&cfg, 3, argv, NULL, NULL, small, sizeof small), CFG_EXIT_USAGE);
+    cr_assert_str_eq(small, "--ping-interval");
+    cfg_fini(&cfg);
+    cr_assert_eq(cfg_parse(&cfg, 3, argv, NULL, NULL, NULL, 0), CFG_EXIT_USAGE);
+}
+
+/* ---- --help and --version */
+
+Test(config, help_lists_every_flag_with_env_and_default)
+{
+    enum cfg_result rc;
+    const char *args[] = {"--help", NULL};
+    char *text = output_of(args, &rc);
+    cr_assert_eq(rc, CFG_EXIT_OK);
+    static const char *const expected[] = {
+        "--listen HOST:PORT",
+        "TRAINBRIDGE_LISTEN",
+        "default 0.0.0.0:8080",
+        "--zmq-bind ENDPOINT",
+        "TRAINBRIDGE_ZMQ_BIND",
+        "default tcp://*:5556",
+        "--zmq-connect ENDPOINT",
+        "TRAINBRIDGE_ZMQ_CONNECT",
+        "default none",
+        "--ping-interval MS",
+        "TRAINBRIDGE_PING_INTERVAL",
+        "default 25000",
+        "--ping-timeout MS",
+        "TRAINBRIDGE_PING_TIMEOUT",
+        "default 20000",
+        "--max-payload BYTES",
+        "TRAINBRIDGE_MAX_PAYLOAD",
+        "default 1000000",
+        "--client-queue-bytes BYTES",
+        "TRAINBRIDGE_CLIENT_QUEUE_BYTES",
+        "default 1048576",
+        "--max-rooms-per-client N",
+        "TRAINBRIDGE_MAX_ROOMS_PER_CLIENT",
+        "default 64",
+        "--log-level LEVEL",
+        "TRAINBRIDGE_LOG_LEVEL",
+        "default info",
+        "-h, --help",
+        "--version",
+        "Usage: trainbridge",
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        cr_assert_not_null(strstr(text, expected[i]), "help lacks '%s':\n%s", expected[i], text);
+    free(text);
+}
+
+Test(config, help_lines_fit_in_80_columns)
+{
+    enum cfg_result rc;
+    const char *args[] = {"-h", NULL};
+    char *text = output_of(args, &rc);
+    cr_assert_eq(rc, CFG_EXIT_OK);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        cr_assert_leq(strlen(line), 80, "too long: %s", line);
+    free(text);
+}
+
+Test(config, help_wins_over_bad_arguments)
+{
+    enum cfg_result rc;
+    const char *args[] = {"--bogus", "--ping-interval", "x", "--help", NULL};
+    char *text = output_of(args, &rc);
+    cr_assert_eq(rc, CFG_EXIT_OK);
+    cr_assert_not_null(strstr(text, "Usage:"));
+    free(text);
+}
+
+Test(config, help_after_double_dash_is_an_argument)
+{
+    const char *args[] = {"--", "--help", NULL};
+    cr_assert_eq(parse(args, NULL), CFG_EXIT_USAGE);
+    cr_assert_str_eq(err, "unexpected argument '--help' (see --help)");
+}
+
+Test(config, version_prints_name_and_version)
+{
+    enum cfg_result rc;
+    const char *args[] = {"--version", NULL};
+    char *text = output_of(args, &rc);
+    cr_assert_eq(rc, CFG_EXIT_OK);
+    cr_assert_str_eq(text, "trainbridge " TB_VERSION "\n");
+    free(text);
+}
+
+Test(config, fini_is_safe_twice_and_after_errors)
+{
+    const char *args[] = {"--zmq-connect", "tcp://a:1", "--ping-interval", "x", NULL};
+    cr_assert_eq(parse(args, NULL), CFG_EXIT_USAGE);
+    cfg_fini(&cfg);
+    cfg_fini(&cfg);
+    cfg_fini(NULL);
+    cr_assert_eq(cfg.n_zmq_bind + cfg.n_zmq_connect, 0);
+}
