@@ -256,6 +256,13 @@ struct packet *eio_session_peek(const struct eio_session *s)
     return fanout_queue_peek(&s->q);
 }
 
+struct packet *eio_session_peek_at(const struct eio_session *s, size_t i)
+{
+    if (s->is_end_now)
+        return NULL;
+    return fanout_queue_at(&s->q, i);
+}
+
 void eio_session_written(struct eio_session *s)
 {
     struct packet *p = fanout_queue_peek(&s->q);

@@ -89,6 +89,11 @@ int eio_session_send_message(struct eio_session *s, const char *payload, size_t 
 struct packet *eio_session_peek(const struct eio_session *s);
 void eio_session_written(struct eio_session *s);
 
+/* The i-th packet waiting to be written (borrowed), or NULL: lets a
+ * transport write several in one system call, then call
+ * eio_session_written once for each. */
+struct packet *eio_session_peek_at(const struct eio_session *s, size_t i);
+
 /* Graceful close: queues a close packet, refuses further sends, and lets the
  * transport end the connection once the queue is flushed. */
 void eio_session_close(struct eio_session *s, const char *reason);

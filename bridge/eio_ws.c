@@ -1,6 +1,7 @@
 #include "eio_ws.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config.h"
@@ -126,17 +127,74 @@ too_big:
     return -1;
 }
 
-int eio_ws_writeable(struct lws *wsi, struct ws_conn *conn)
+/* Writes a WebSocket frame header (FIN, text or binary, unmasked) for a
+ * payload of len bytes. Returns the header's length. */
+static size_t put_frame_header(unsigned char *h, size_t len, bool is_binary)
+{
+    h[0] = (unsigned char)(0x80 | (is_binary ? 0x2 : 0x1));
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+/* Frames the packets waiting at the head of the session's queue into buf,
+ * as many as fit in EIO_WS_BATCH_BYTES of payload. Returns how many. */
+static size_t build_batch(const struct eio_session *s, unsigned char *buf, size_t *len_out)
+{
+    size_t n = 0, len = 0, payload = 0;
+    struct packet *p;
+    const size_t room = EIO_WS_BATCH_BUF_BYTES - LWS_PRE;
+    while ((p = eio_session_peek_at(s, n)) != NULL && payload + p->len <= EIO_WS_BATCH_BYTES &&
+           len + EIO_WS_FRAME_HEADER_MAX + p->len <= room) {
+        len += put_frame_header(buf + len, p->len, p->is_binary);
+        memcpy(buf + len, packet_data(p), p->len);
+        len += p->len;
+        payload += p->len;
+        n++;
+    }
+    *len_out = len;
+    return n;
+}
+
+/* Writes what is queued: one packet through lws_write's own framing, or
+ * several pre-framed in one raw write. Returns the packets written, or -1. */
+static int write_queued(struct lws *wsi, struct server_ctx *ctx, struct eio_session *s)
+{
+    struct packet *first = eio_session_peek(s);
+    struct packet *second = eio_session_peek_at(s, 1);
+    if (!second || first->len + second->len > EIO_WS_BATCH_BYTES) {
+        enum lws_write_protocol kind = first->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+        return lws_write(wsi, packet_data(first), first->len, kind) < (int)first->len ? -1 : 1;
+    }
+    size_t len;
+    size_t n = build_batch(s, ctx->ws_batch + LWS_PRE, &len);
+    if (lws_write(wsi, ctx->ws_batch + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
+        return -1;
+    return (int)n;
+}
+
+int eio_ws_writeable(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn)
 {
     struct eio_session *s = conn->session;
     if (!s)
         return -1;
-    struct packet *p = eio_session_peek(s);
-    if (p) {
-        enum lws_write_protocol kind = p->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
-        if (lws_write(wsi, packet_data(p), p->len, kind) < (int)p->len)
+    if (eio_session_peek(s)) {
+        int n = write_queued(wsi, ctx, s);
+        if (n < 0)
             return -1;
-        eio_session_written(s);
+        while (n--)
+            eio_session_written(s);
     }
     if (eio_session_should_end(s)) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);

@@ -85,6 +85,11 @@ struct packet *fanout_queue_peek(const struct fanout_queue *q)
     return q->n ? q->ring[q->head] : NULL;
 }
 
+struct packet *fanout_queue_at(const struct fanout_queue *q, size_t i)
+{
+    return i < q->n ? q->ring[(q->head + i) & (q->cap - 1)] : NULL;
+}
+
 void fanout_queue_pop(struct fanout_queue *q)
 {
     if (!q->n)

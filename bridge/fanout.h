@@ -57,6 +57,9 @@ int fanout_queue_push(struct fanout_queue *q, struct packet *p);
 /* The oldest packet (borrowed), or NULL when empty. */
 struct packet *fanout_queue_peek(const struct fanout_queue *q);
 
+/* The i-th oldest packet (borrowed), or NULL if fewer are queued. */
+struct packet *fanout_queue_at(const struct fanout_queue *q, size_t i);
+
 /* Removes the oldest packet and drops its reference. */
 void fanout_queue_pop(struct fanout_queue *q);
 

@@ -46,7 +46,9 @@ static int attach_endpoints(struct ingest *in, const struct cfg *cfg)
             log_error("ingest", "cannot bind %s: %s", cfg->zmq_bind[i], zmq_strerror(errno));
             return -EIO;
         }
-        append_endpoint(in, "", zsock_last_endpoint(in->sub));
+        char *bound = zsock_last_endpoint(in->sub); /* the real port; caller frees */
+        append_endpoint(in, "", bound ? bound : cfg->zmq_bind[i]);
+        zstr_free(&bound);
     }
     for (size_t i = 0; i < cfg->n_zmq_connect; i++) {
         if (zsock_connect(in->sub, "%s", cfg->zmq_connect[i]) < 0) {

@@ -25,7 +25,7 @@ struct lws_context;
 struct lws_vhost;
 struct metrics;
 
-#define INGEST_BUDGET 512             /* messages per wake-up */
+#define INGEST_BUDGET 64              /* messages per wake-up, then clients get written */
 #define INGEST_MAX_MSG_BYTES 1048576  /* ZMQ_MAXMSGSIZE: larger drops the peer's connection */
 #define INGEST_MAX_TRAINERS 100000    /* trainers whose sequence numbers are tracked */
 

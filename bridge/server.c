@@ -41,7 +41,7 @@ static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_RECEIVE:
         return eio_ws_receive(wsi, ctx, conn, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return eio_ws_writeable(wsi, conn);
+        return eio_ws_writeable(wsi, ctx, conn);
     case LWS_CALLBACK_CLOSED:
         eio_ws_closed(conn);
         return 0;
@@ -104,6 +104,7 @@ struct server *server_new(const struct cfg *cfg, struct server_ctx *ctx)
         return NULL;
     }
     srv->vhost = lws_get_vhost_by_name(srv->lws, "default");
+    ctx->ws_batch = xmalloc(EIO_WS_BATCH_BUF_BYTES);
     return srv;
 }
 
@@ -114,6 +115,8 @@ void server_destroy(struct server **srv_p)
     struct server *srv = *srv_p;
     lws_sul_cancel(&srv->sul_drain);
     lws_context_destroy(srv->lws);
+    free(srv->ctx->ws_batch);
+    srv->ctx->ws_batch = NULL;
     free(srv);
     *srv_p = NULL;
 }

@@ -30,6 +30,7 @@ struct server_ctx {
     struct rooms *rooms;
     struct eio_server *eio;
     struct ingest *ingest;
+    unsigned char *ws_batch; /* scratch for eio_ws: several frames, one write */
     bool is_shutting_down;
 };
 

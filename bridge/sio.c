@@ -133,37 +133,45 @@ static void on_subscribe(struct sio *sio, struct sio_client *c, const struct sio
     ack_result(sio, c, p, scenario, error);
 }
 
+/* True if j is exactly the string s (a JSON string may hold NUL bytes). */
+static bool json_string_is(const json_t *j, const char *s)
+{
+    size_t len = strlen(s);
+    return json_string_length(j) == len && memcmp(json_string_value(j), s, len) == 0;
+}
+
 static void on_event(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
 {
-    if (!c->is_connected || strcmp(p->nsp, "/") != 0) {
-        log_debug("sio", "event for an unconnected namespace ignored sid=%s", c->sid);
-        return;
-    }
-    const char *name = json_string_value(json_array_get(p->data, 0));
-    if (strcmp(name, "subscribe_training") == 0)
+    const json_t *name = json_array_get(p->data, 0);
+    if (json_string_is(name, "subscribe_training"))
         on_subscribe(sio, c, p, true);
-    else if (strcmp(name, "unsubscribe_training") == 0)
+    else if (json_string_is(name, "unsubscribe_training"))
         on_subscribe(sio, c, p, false);
     else
         ack_result(sio, c, p, NULL, "unknown event");
 }
 
-static void on_disconnect(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+static void on_disconnect(struct sio *sio, struct sio_client *c)
 {
-    if (strcmp(p->nsp, "/") != 0)
-        return;
     c->is_connected = false;
     rooms_leave_all(sio->rooms, c->session);
 }
 
+/* Packets other than CONNECT need a namespace the client has connected to;
+ * anything else is an invalid state, which closes the session (as the
+ * reference server does). */
 static void dispatch(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
 {
+    if (p->type != SIO_CONNECT && (!c->is_connected || strcmp(p->nsp, "/") != 0)) {
+        protocol_error(sio, c, "packet for a namespace that is not connected");
+        return;
+    }
     switch (p->type) {
     case SIO_CONNECT:
         on_connect(sio, c, p);
         return;
     case SIO_DISCONNECT:
-        on_disconnect(sio, c, p);
+        on_disconnect(sio, c);
         return;
     case SIO_EVENT:
     case SIO_BINARY_EVENT:

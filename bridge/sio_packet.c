@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define JSON_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
+#define JSON_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL)
 #define JSON_DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
 static const char *const type_names[SIO_TYPE_COUNT] = {

@@ -179,6 +179,8 @@ ParameterizedTestParameters(sio, bad_subscribe_payload_gets_error_ack)
         {"427[\"subscribe_training\",{\"scenario_name\":\"\"}]", "invalid scenario_name"},
         {"427[\"subscribe_training\",{\"scenario_name\":\"a b\"}]", "invalid scenario_name"},
         {"427[\"nonsense\",{}]", "unknown event"},
+        {"427[\"subscribe_training\",{\"scenario_name\":\"a\\u0000b\"}]", "invalid scenario_name"},
+        {"427[\"subscribe_training\\u0000x\",{}]", "unknown event"},
     };
     return cr_make_param_array(struct bad_subscribe, cases, sizeof cases / sizeof cases[0]);
 }
@@ -257,12 +259,13 @@ Test(sio, rooms_per_client_are_limited)
     close_conn(&c);
 }
 
-Test(sio, event_before_connect_is_ignored)
+Test(sio, event_before_connect_closes_the_session)
 {
     struct fake_conn c;
     open_conn(&c);
     recv_text(&c, "421[\"subscribe_training\",{\"scenario_name\":\"alpha\"}]");
-    cr_assert_eq(c.n_out, 1); /* the open packet only */
+    cr_assert(eio_session_is_closing(c.s));
+    cr_assert_str_eq(last(&c), "1");
     cr_assert_eq(rooms_n_rooms(rooms), 0);
     close_conn(&c);
 }
@@ -276,7 +279,7 @@ ParameterizedTestParameters(sio, malformed_packet_closes_only_that_session)
     static struct malformed cases[] = {{"4"},    {"49"},  {"42["},           {"42{}"},
                                        {"42[]"}, {"42[1]"}, {"44{}"},         {"4x"},
                                        {"42[\"a\"]junk"}, {"40/nsp"}, {"9"}, {""},
-                                       {"42[\"subscribe_training\",{\"scenario_name\":\"a\\u0000\"}]"}};
+                                       {"42[\"subscribe_training\"]"}, {"41"}};
     return cr_make_param_array(struct malformed, cases, sizeof cases / sizeof cases[0]);
 }
 
