@@ -21,6 +21,8 @@
 enum opt_kind {
     OPT_LISTEN,
     OPT_ENDPOINTS,
+    OPT_ORIGINS,
+    OPT_TRANSPORTS,
     OPT_INT,
     OPT_SIZE,
     OPT_LOG_LEVEL,
@@ -75,6 +77,16 @@ static const struct opt options[] = {
      "would exceed it is disconnected; the others are not slowed."},
     {"max-rooms-per-client", NULL, "N", OPT_SIZE, "64", 1, 4096, "rooms",
      FIELD(max_rooms_per_client), 0, "How many scenario rooms one client may be in at once."},
+    {"cors-origin", NULL, "ORIGIN", OPT_ORIGINS, "", 0, 0, NULL, FIELD(cors_origins),
+     FIELD(n_cors_origins),
+     "Let browser pages from ORIGIN (scheme://host[:port], or * for any) use\n"
+     "long-polling across origins (CORS, with credentials). Repeatable. None\n"
+     "by default: same origin only."},
+    {"transports", NULL, "LIST", OPT_TRANSPORTS, "polling,websocket", 0, 0, NULL,
+     FIELD(allow_polling), FIELD(allow_websocket),
+     "Engine.IO transports offered: polling, websocket or both, comma-separated."},
+    {"connect-timeout", NULL, "MS", OPT_INT, "45000", 0, 3600000, "ms", FIELD(connect_timeout_ms),
+     0, "Close a session that has not sent a Socket.IO CONNECT by then (0: never)."},
     {"log-level", NULL, "LEVEL", OPT_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "One of error, warn, info, debug."},
     {"help", "-h", NULL, OPT_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit."},
@@ -244,6 +256,38 @@ static bool endpoint_valid(const char *s)
     return false;
 }
 
+/* scheme://host[:port] with scheme http or https and no path, or "*". */
+static bool origin_valid(const char *s)
+{
+    if (strcmp(s, "*") == 0)
+        return true;
+    const char *rest = strncmp(s, "http://", 7) == 0    ? s + 7
+                       : strncmp(s, "https://", 8) == 0 ? s + 8
+                                                        : NULL;
+    if (!rest || !rest[0] || strlen(s) > ENDPOINT_MAX_LEN)
+        return false;
+    for (const char *p = rest; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!isalnum(c) && !strchr(".-:[]_", c))
+            return false;
+    }
+    return true;
+}
+
+static bool list_item_valid(const struct opt *o, const char *text)
+{
+    return o->kind == OPT_ORIGINS ? origin_valid(text) : endpoint_valid(text);
+}
+
+static const char *list_item_expected(const struct opt *o)
+{
+    return o->kind == OPT_ORIGINS
+               ? "an origin such as https://dash.example.com:8443 (http:// or https://, no "
+                 "path) or *"
+               : "a ZeroMQ endpoint such as tcp://*:5556 (tcp://, ipc://, inproc://, pgm://, "
+                 "epgm://, tipc://, vmci://)";
+}
+
 static void clear_list(struct cfg *cfg, const struct opt *o)
 {
     char **items = field(cfg, o->offset);
@@ -260,17 +304,14 @@ static int add_endpoint(struct parse_ctx *ctx, const struct opt *o, const char *
 {
     char **items = field(ctx->cfg, o->offset);
     size_t *n = field(ctx->cfg, o->aux_offset);
-    if (!endpoint_valid(text))
-        return fail(ctx,
-                    "%s: expected a ZeroMQ endpoint such as tcp://*:5556 (tcp://, ipc://, "
-                    "inproc://, pgm://, epgm://, tipc://, vmci://), got '%s'",
-                    where, text);
+    if (!list_item_valid(o, text))
+        return fail(ctx, "%s: expected %s, got '%s'", where, list_item_expected(o), text);
     for (size_t i = 0; i < *n; i++) {
         if (strcmp(items[i], text) == 0)
-            return fail(ctx, "%s: endpoint '%s' given twice", where, text);
+            return fail(ctx, "%s: '%s' given twice", where, text);
     }
     if (*n >= CFG_MAX_ENDPOINTS)
-        return fail(ctx, "%s: at most %d endpoints", where, CFG_MAX_ENDPOINTS);
+        return fail(ctx, "%s: at most %d values", where, CFG_MAX_ENDPOINTS);
     items[(*n)++] = xstrdup(text);
     return 0;
 }
@@ -292,12 +333,35 @@ static int set_endpoint_list(struct parse_ctx *ctx, const struct opt *o, const c
         item += strspn(item, " \t");
         item[strcspn(item, " \t")] = '\0';
         if (item[0] == '\0')
-            rc = fail(ctx, "%s: empty endpoint in list '%s'", where, text);
+            rc = fail(ctx, "%s: empty item in list '%s'", where, text);
         else
             rc = add_endpoint(ctx, o, item, where);
     }
     free(copy);
     return rc;
+}
+
+/* "polling", "websocket" or both, comma-separated, each at most once. */
+static int set_transports(struct parse_ctx *ctx, const struct opt *o, const char *text,
+                          const char *where)
+{
+    bool *polling = field(ctx->cfg, o->offset), *websocket = field(ctx->cfg, o->aux_offset);
+    *polling = *websocket = false;
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, ",");
+        bool *flag = n == 7 && strncmp(p, "polling", 7) == 0     ? polling
+                     : n == 9 && strncmp(p, "websocket", 9) == 0 ? websocket
+                                                                 : NULL;
+        bool is_trailing_comma = p[n] == ',' && p[n + 1] == '\0';
+        if (!flag || *flag || is_trailing_comma)
+            return fail(ctx, "%s: expected polling, websocket or polling,websocket, got '%s'",
+                        where, text);
+        *flag = true;
+        p += n + (p[n] == ',');
+    }
+    if (!*polling && !*websocket)
+        return fail(ctx, "%s: at least one of polling, websocket", where);
+    return 0;
 }
 
 /* ---- sources */
@@ -313,6 +377,7 @@ static int apply(struct parse_ctx *ctx, const struct opt *o, const char *text, c
     case OPT_LISTEN:
         return set_listen(ctx, o, text, where);
     case OPT_ENDPOINTS:
+    case OPT_ORIGINS:
         if (src != SRC_FLAG)
             return set_endpoint_list(ctx, o, text, where);
         if (previous != SRC_FLAG)
@@ -323,6 +388,8 @@ static int apply(struct parse_ctx *ctx, const struct opt *o, const char *text, c
         return set_number(ctx, o, text, where);
     case OPT_LOG_LEVEL:
         return set_log_level(ctx, o, text, where);
+    case OPT_TRANSPORTS:
+        return set_transports(ctx, o, text, where);
     default:
         return fail(ctx, "%s takes no value", where);
     }
@@ -458,7 +525,7 @@ void cfg_fini(struct cfg *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < N_OPTIONS; i++) {
-        if (options[i].kind == OPT_ENDPOINTS)
+        if (options[i].kind == OPT_ENDPOINTS || options[i].kind == OPT_ORIGINS)
             clear_list(cfg, &options[i]);
     }
 }

@@ -29,6 +29,11 @@ struct cfg {
     size_t max_payload;           /* --max-payload BYTES, 1000000 */
     size_t client_queue_bytes;    /* --client-queue-bytes, 1048576 */
     size_t max_rooms_per_client;  /* --max-rooms-per-client, 64 */
+    char *cors_origins[CFG_MAX_ENDPOINTS]; /* --cors-origin, default none */
+    size_t n_cors_origins;
+    bool allow_polling;           /* --transports, both by default */
+    bool allow_websocket;
+    int connect_timeout_ms;       /* --connect-timeout, 45000; 0 = never */
     enum log_level log_level;     /* --log-level, info */
 };
 

@@ -1,5 +1,6 @@
 #include "eio.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <string.h>
@@ -14,6 +15,7 @@ struct eio_server {
     struct eio_handler handler;
     struct metrics *m;
     lws_dll2_owner_t sessions;
+    zhashx_t *by_sid; /* sid -> session (borrowed) */
     size_t queued_bytes;
     struct packet *ping_pkt;  /* "2", shared by every session */
     struct packet *close_pkt; /* "1" */
@@ -28,6 +30,10 @@ struct eio_session {
     void *app;
     struct fanout_queue q;
     lws_sorted_usec_list_t sul_heartbeat;
+    lws_sorted_usec_list_t sul_connect; /* connect timeout */
+    lws_sorted_usec_list_t sul_reap;    /* deferred free */
+    void *probe;                        /* WebSocket probing an upgrade, or NULL */
+    eio_probe_lost_fn *probe_lost;
     bool is_awaiting_pong;
     bool is_closing;
     bool is_end_after_flush;
@@ -81,6 +87,26 @@ static void schedule_ping(struct eio_session *s)
                      ms_to_us(s->srv->opts.ping_interval_ms));
 }
 
+static void on_connect_timeout(lws_sorted_usec_list_t *sul)
+{
+    struct eio_session *s = lws_container_of(sul, struct eio_session, sul_connect);
+    log_info_limited("eio", "closing session: no Socket.IO CONNECT within %d ms sid=%s",
+                     s->srv->opts.connect_timeout_ms, s->sid);
+    eio_session_close(s, "connect timeout");
+}
+
+static void on_reap(lws_sorted_usec_list_t *sul)
+{
+    struct eio_session *s = lws_container_of(sul, struct eio_session, sul_reap);
+    eio_session_free(&s);
+}
+
+static void cancel_timers(struct eio_session *s)
+{
+    lws_sul_cancel(&s->sul_heartbeat);
+    lws_sul_cancel(&s->sul_connect);
+}
+
 static void protocol_error(struct eio_session *s, const char *why)
 {
     metrics_inc(s->srv->m, METRIC_CLIENT_PROTOCOL_ERRORS);
@@ -108,6 +134,7 @@ struct eio_server *eio_server_new(struct lws_context *ctx, const struct eio_serv
     srv->opts = *opts;
     srv->handler = *handler;
     srv->m = m;
+    srv->by_sid = zhashx_new();
     srv->ping_pkt = packet_from_text("2", 1);
     srv->close_pkt = packet_from_text("1", 1);
     return srv;
@@ -122,6 +149,7 @@ void eio_server_destroy(struct eio_server **srv_p)
         log_warn("eio", "destroying the server with %u sessions left", srv->sessions.count);
     packet_unref(&srv->ping_pkt);
     packet_unref(&srv->close_pkt);
+    zhashx_destroy(&srv->by_sid);
     free(srv);
     *srv_p = NULL;
 }
@@ -129,6 +157,11 @@ void eio_server_destroy(struct eio_server **srv_p)
 const struct eio_server_opts *eio_server_opts(const struct eio_server *srv)
 {
     return &srv->opts;
+}
+
+struct eio_session *eio_server_find(const struct eio_server *srv, const char *sid)
+{
+    return zhashx_lookup(srv->by_sid, sid);
 }
 
 size_t eio_server_n_sessions(const struct eio_server *srv)
@@ -162,18 +195,25 @@ struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_tr
     s->srv = srv;
     s->ops = ops;
     s->transport = transport;
-    eio_sid_generate(s->sid);
+    do
+        eio_sid_generate(s->sid);
+    while (zhashx_lookup(srv->by_sid, s->sid));
+    zhashx_insert(srv->by_sid, s->sid, s);
     fanout_queue_init(&s->q, srv->opts.client_queue_bytes);
     lws_dll2_add_tail(&s->link, &srv->sessions);
     metrics_inc(srv->m, METRIC_CLIENTS_ACCEPTED);
 
     char open[256];
-    int n = eio_open_packet(s->sid, ops->kind == EIO_TRANSPORT_POLLING, srv->opts.ping_interval_ms,
+    bool can_upgrade = ops->kind == EIO_TRANSPORT_POLLING && srv->opts.allow_websocket;
+    int n = eio_open_packet(s->sid, can_upgrade, srv->opts.ping_interval_ms,
                             srv->opts.ping_timeout_ms, srv->opts.max_payload, open, sizeof open);
     struct packet *p = packet_from_text(open, n > 0 ? (size_t)n : 0);
     queue_packet(s, p); /* an empty queue takes any one packet */
     packet_unref(&p);
     schedule_ping(s);
+    if (srv->opts.connect_timeout_ms > 0)
+        lws_sul_schedule(srv->ctx, 0, &s->sul_connect, on_connect_timeout,
+                         ms_to_us(srv->opts.connect_timeout_ms));
     if (srv->handler.on_open)
         srv->handler.on_open(s, srv->handler.arg);
     return s;
@@ -187,13 +227,24 @@ void eio_session_free(struct eio_session **s_p)
     struct eio_server *srv = s->srv;
     if (srv->handler.on_close)
         srv->handler.on_close(s, srv->handler.arg);
-    lws_sul_cancel(&s->sul_heartbeat);
+    cancel_timers(s);
+    lws_sul_cancel(&s->sul_reap);
+    if (s->probe)
+        s->probe_lost(s->probe);
+    if (s->ops->detach)
+        s->ops->detach(s);
+    zhashx_delete(srv->by_sid, s->sid);
     srv->queued_bytes -= s->q.bytes;
     fanout_queue_fini(&s->q);
     lws_dll2_remove(&s->link);
     metrics_inc(srv->m, METRIC_CLIENTS_CLOSED);
     free(s);
     *s_p = NULL;
+}
+
+void eio_session_reap_later(struct eio_session *s)
+{
+    lws_sul_schedule(s->srv->ctx, 0, &s->sul_reap, on_reap, 1);
 }
 
 void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, bool is_binary)
@@ -237,6 +288,21 @@ int eio_session_send(struct eio_session *s, struct packet *p)
     if (s->is_closing)
         return 0;
     return queue_packet(s, p);
+}
+
+int eio_session_send_binary(struct eio_session *s, const void *data, size_t len)
+{
+    struct packet *p = packet_new(len);
+    p->is_binary = true;
+    memcpy(packet_data(p), data, len);
+    int rc = eio_session_send(s, p);
+    packet_unref(&p);
+    return rc;
+}
+
+void eio_session_mark_connected(struct eio_session *s)
+{
+    lws_sul_cancel(&s->sul_connect);
 }
 
 int eio_session_send_message(struct eio_session *s, const char *payload, size_t len)
@@ -284,7 +350,7 @@ void eio_session_close(struct eio_session *s, const char *reason)
     }
     s->is_closing = true;
     s->is_end_after_flush = true;
-    lws_sul_cancel(&s->sul_heartbeat);
+    cancel_timers(s);
     s->ops->want_write(s);
 }
 
@@ -295,7 +361,7 @@ void eio_session_drop(struct eio_session *s, const char *reason)
     log_debug("eio", "dropping session sid=%s reason=%s", s->sid, reason);
     s->is_closing = true;
     s->is_end_now = true;
-    lws_sul_cancel(&s->sul_heartbeat);
+    cancel_timers(s);
     s->ops->abort(s);
 }
 
@@ -307,6 +373,50 @@ bool eio_session_is_closing(const struct eio_session *s)
 bool eio_session_should_end(const struct eio_session *s)
 {
     return s->is_end_now || (s->is_end_after_flush && fanout_queue_empty(&s->q));
+}
+
+int eio_session_begin_upgrade(struct eio_session *s, void *probe, eio_probe_lost_fn *lost)
+{
+    if (s->ops->kind != EIO_TRANSPORT_POLLING || s->probe || s->is_closing)
+        return -EBUSY;
+    s->probe = probe;
+    s->probe_lost = lost;
+    return 0;
+}
+
+void eio_session_probe_answered(struct eio_session *s)
+{
+    if (s->ops->nudge)
+        s->ops->nudge(s);
+}
+
+void eio_session_finish_upgrade(struct eio_session *s, const struct eio_transport_ops *ops,
+                                void *transport)
+{
+    if (s->ops->release)
+        s->ops->release(s);
+    s->probe = NULL;
+    s->ops = ops;
+    s->transport = transport;
+    if (s->is_end_now)
+        ops->abort(s);
+    else if (!fanout_queue_empty(&s->q) || s->is_end_after_flush)
+        ops->want_write(s);
+}
+
+void eio_session_cancel_upgrade(struct eio_session *s)
+{
+    s->probe = NULL;
+}
+
+bool eio_session_is_upgrading(const struct eio_session *s)
+{
+    return s->probe != NULL;
+}
+
+enum eio_transport eio_session_transport_kind(const struct eio_session *s)
+{
+    return s->ops->kind;
 }
 
 const char *eio_session_sid(const struct eio_session *s)

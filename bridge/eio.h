@@ -31,10 +31,22 @@ struct eio_transport_ops {
     enum eio_transport kind;
     /* Ask for a write opportunity (the transport calls eio_session_peek then). */
     void (*want_write)(struct eio_session *s);
-    /* End the connection now, without flushing (the transport frees the
-     * session once its connection is closed). */
+    /* End the connection now, without flushing. The session is freed later,
+     * never inside this call: by the WebSocket's CLOSED callback, or for
+     * long-polling by eio's own deferred reaper. */
     void (*abort)(struct eio_session *s);
+    /* Upgrade probing (polling only; may be NULL): answer a held request now,
+     * with a noop packet if nothing is queued, so the client can pause. */
+    void (*nudge)(struct eio_session *s);
+    /* The session moved to another transport (polling only; may be NULL):
+     * answer anything held and let go of the session. */
+    void (*release)(struct eio_session *s);
+    /* The session is being freed (may be NULL): free the transport state. */
+    void (*detach)(struct eio_session *s);
 };
+
+/* The session a probing WebSocket was upgrading is gone. */
+typedef void eio_probe_lost_fn(void *probe);
 
 struct eio_handler {
     void (*on_open)(struct eio_session *s, void *arg);
@@ -51,6 +63,9 @@ struct eio_server_opts {
     int ping_timeout_ms;
     size_t max_payload;        /* largest message accepted from a client */
     size_t client_queue_bytes; /* outbound bound per session */
+    int connect_timeout_ms;    /* until eio_session_mark_connected; 0 = none */
+    bool allow_polling;        /* transports offered (--transports) */
+    bool allow_websocket;
 };
 
 /* Caller frees with eio_server_destroy (after every session is gone). */
@@ -59,6 +74,9 @@ struct eio_server *eio_server_new(struct lws_context *ctx, const struct eio_serv
 void eio_server_destroy(struct eio_server **srv_p); /* NULL-safe; sets *srv_p = NULL */
 
 const struct eio_server_opts *eio_server_opts(const struct eio_server *srv);
+
+/* The session with that id, or NULL. Borrowed. */
+struct eio_session *eio_server_find(const struct eio_server *srv, const char *sid);
 size_t eio_server_n_sessions(const struct eio_server *srv);
 size_t eio_server_queued_bytes(const struct eio_server *srv);
 
@@ -73,6 +91,24 @@ struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_tr
 /* Frees the session (its transport's connection has closed). NULL-safe. */
 void eio_session_free(struct eio_session **s_p);
 
+/* Frees the session soon, from the loop, outside any caller's callback
+ * (for transports that have no connection whose close would do it). */
+void eio_session_reap_later(struct eio_session *s);
+
+/* Upgrade (polling -> WebSocket). begin: probe is the WebSocket connection
+ * that asked; returns 0, or -EBUSY if the session is not on polling or is
+ * already being upgraded. The probe answers "2probe" itself and then calls
+ * eio_session_probe_answered (the held poll is nudged). finish ("5"
+ * arrived): the session moves to the new transport and flushes its queue
+ * there. cancel: the probe went away before finishing. */
+int eio_session_begin_upgrade(struct eio_session *s, void *probe, eio_probe_lost_fn *lost);
+void eio_session_probe_answered(struct eio_session *s);
+void eio_session_finish_upgrade(struct eio_session *s, const struct eio_transport_ops *ops,
+                                void *transport);
+void eio_session_cancel_upgrade(struct eio_session *s);
+bool eio_session_is_upgrading(const struct eio_session *s);
+enum eio_transport eio_session_transport_kind(const struct eio_session *s);
+
 /* Handles one complete packet from the peer. Text packets start with the
  * type digit; binary ones are message payloads. */
 void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, bool is_binary);
@@ -84,6 +120,14 @@ int eio_session_send(struct eio_session *s, struct packet *p);
 
 /* Queues a message packet '4' + payload (a copy). Returns as eio_session_send. */
 int eio_session_send_message(struct eio_session *s, const char *payload, size_t len);
+
+/* Queues a binary message (a copy): a binary WebSocket frame, or "b<base64>"
+ * over long-polling. Returns as eio_session_send. */
+int eio_session_send_binary(struct eio_session *s, const void *data, size_t len);
+
+/* The application saw its handshake (Socket.IO CONNECT): cancels the
+ * connect timeout, after which a session that has not is closed. */
+void eio_session_mark_connected(struct eio_session *s);
 
 /* Next packet to write (borrowed) or NULL; eio_session_written after writing it. */
 struct packet *eio_session_peek(const struct eio_session *s);

@@ -258,3 +258,90 @@ bool eio_sid_valid(const char *s, size_t len)
     }
     return true;
 }
+
+/* ------------------------------------------------------------ payloads */
+
+static const char BASE64_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int base64_value(char c)
+{
+    const char *p = c ? strchr(BASE64_ALPHABET, c) : NULL;
+    return p ? (int)(p - BASE64_ALPHABET) : -1;
+}
+
+/* Strict standard base64 with padding. Returns the decoded length, or
+ * -EPROTO. out needs len / 4 * 3 bytes. */
+static int base64_decode(const char *in, size_t len, unsigned char *out)
+{
+    if (len % 4)
+        return -EPROTO;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++)
+            v[k] = base64_value(in[i + k]);
+        bool is_last = i + 4 == len;
+        int pad = is_last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
+        if (v[0] < 0 || v[1] < 0 || (v[2] < 0 && pad < 2) || (v[3] < 0 && pad < 1))
+            return -EPROTO;
+        unsigned triple = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 |
+                          (unsigned)(v[2] < 0 ? 0 : v[2]) << 6 | (unsigned)(v[3] < 0 ? 0 : v[3]);
+        out[n++] = (unsigned char)(triple >> 16);
+        if (pad < 2)
+            out[n++] = (unsigned char)(triple >> 8);
+        if (pad < 1)
+            out[n++] = (unsigned char)triple;
+    }
+    return (int)n;
+}
+
+size_t eio_base64_len(size_t len)
+{
+    return (len + 2) / 3 * 4;
+}
+
+void eio_base64_encode(const unsigned char *data, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned triple = (unsigned)data[i] << 16;
+        if (i + 1 < len)
+            triple |= (unsigned)data[i + 1] << 8;
+        if (i + 2 < len)
+            triple |= data[i + 2];
+        out[o++] = BASE64_ALPHABET[(triple >> 18) & 63];
+        out[o++] = BASE64_ALPHABET[(triple >> 12) & 63];
+        out[o++] = i + 1 < len ? BASE64_ALPHABET[(triple >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? BASE64_ALPHABET[triple & 63] : '=';
+    }
+}
+
+static int emit_packet(const char *p, size_t len, eio_payload_fn *fn, void *arg)
+{
+    if (len == 0)
+        return -EPROTO;
+    if (p[0] != 'b')
+        return fn(p, len, false, arg);
+    unsigned char *bin = malloc(len / 4 * 3 + 1);
+    if (!bin)
+        return -ENOMEM;
+    int n = base64_decode(p + 1, len - 1, bin);
+    int rc = n < 0 ? n : fn((const char *)bin, (size_t)n, true, arg);
+    free(bin);
+    return rc;
+}
+
+int eio_payload_each(const char *payload, size_t len, eio_payload_fn *fn, void *arg)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && payload[i] != EIO_RECORD_SEPARATOR)
+            continue;
+        int rc = emit_packet(payload + start, i - start, fn, arg);
+        if (rc < 0)
+            return rc;
+        start = i + 1;
+    }
+    return 0;
+}

@@ -69,6 +69,24 @@ int eio_open_packet(const char *sid, bool can_upgrade, int ping_interval_ms, int
 int eio_packet_parse(const char *data, size_t len, enum eio_packet_type *type,
                      const char **payload, size_t *payload_len);
 
+/* Long-polling payloads: packets joined by the record separator; a binary
+ * packet travels as 'b' + base64. */
+#define EIO_RECORD_SEPARATOR '\x1e'
+
+typedef int eio_payload_fn(const char *data, size_t len, bool is_binary, void *arg);
+
+/* Splits a long-polling request body into packets and calls fn for each, in
+ * order: text packets as they are (type digit first), binary ones decoded.
+ * Returns 0; -EPROTO for an empty packet or malformed base64 (fn has seen
+ * the packets before it); or fn's first negative return. */
+int eio_payload_each(const char *payload, size_t len, eio_payload_fn *fn, void *arg);
+
+/* Bytes eio_base64_encode writes for len input bytes (without a NUL). */
+size_t eio_base64_len(size_t len);
+
+/* Writes base64 of data[0..len) to out (eio_base64_len(len) bytes, no NUL). */
+void eio_base64_encode(const unsigned char *data, size_t len, char *out);
+
 /* The type's wire character, '0'..'6'. */
 char eio_packet_char(enum eio_packet_type type);
 

@@ -12,8 +12,6 @@
 #include "server.h"
 #include "xalloc.h"
 
-#define EIO_PATH "/socket.io/"
-
 static void ws_want_write(struct eio_session *s)
 {
     struct ws_conn *conn = eio_session_transport(s);
@@ -34,40 +32,106 @@ static const struct eio_transport_ops ws_ops = {
 
 static int refuse(struct lws *wsi, struct server_ctx *ctx, enum eio_errc errc)
 {
-    metrics_inc(ctx->m, METRIC_HANDSHAKES_REFUSED);
     log_info_limited("eio_ws", "refused WebSocket handshake: %s", eio_errc_message(errc));
-    http_respond_eio_error(wsi, errc);
+    http_respond_eio_error(wsi, ctx, errc);
     return 1;
+}
+
+/* The mount and query of the upgrade request; -1 with *errc if refused. */
+static int read_request(struct lws *wsi, struct server_ctx *ctx, struct eio_server **eio,
+                        struct eio_query *q, enum eio_errc *errc)
+{
+    char path[256], query[1024];
+    *errc = EIO_ERR_BAD_REQUEST;
+    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
+        !(*eio = server_mount_for(ctx, path)))
+        return -1;
+    int len = http_query_string(wsi, query, sizeof query);
+    if (len < 0 || eio_query_parse(query, (size_t)len, q, errc) < 0)
+        return -1;
+    if (q->transport != EIO_TRANSPORT_WEBSOCKET || !eio_server_opts(*eio)->allow_websocket) {
+        *errc = EIO_ERR_UNKNOWN_TRANSPORT;
+        return -1;
+    }
+    return 0;
 }
 
 int eio_ws_confirm_upgrade(struct lws *wsi, struct server_ctx *ctx)
 {
-    char path[256];
-    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
-        (strcmp(path, EIO_PATH) != 0 && strcmp(path, "/socket.io") != 0))
-        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
-    if (ctx->is_shutting_down)
-        return refuse(wsi, ctx, EIO_ERR_FORBIDDEN);
-    char query[1024];
-    int len = http_query_string(wsi, query, sizeof query);
-    if (len < 0)
-        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    struct eio_server *eio = NULL;
     struct eio_query q;
     enum eio_errc errc;
-    if (eio_query_parse(query, (size_t)len, &q, &errc) < 0)
+    if (read_request(wsi, ctx, &eio, &q, &errc) < 0)
         return refuse(wsi, ctx, errc);
-    if (q.transport != EIO_TRANSPORT_WEBSOCKET)
-        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
-    if (q.has_sid) /* upgrades from long-polling arrive with the next transport */
+    if (ctx->is_shutting_down)
+        return refuse(wsi, ctx, EIO_ERR_FORBIDDEN);
+    if (!q.has_sid)
+        return 0;
+    struct eio_session *s = eio_server_find(eio, q.sid);
+    if (!s)
         return refuse(wsi, ctx, EIO_ERR_UNKNOWN_SID);
+    if (eio_session_transport_kind(s) != EIO_TRANSPORT_POLLING || eio_session_is_upgrading(s) ||
+        eio_session_is_closing(s))
+        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
     return 0;
+}
+
+static void probe_lost(void *probe)
+{
+    struct ws_conn *conn = probe;
+    conn->session = NULL;
+    conn->is_probe = false;
+    lws_set_timeout(conn->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 int eio_ws_established(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn)
 {
     memset(conn, 0, sizeof *conn);
     conn->wsi = wsi;
-    conn->session = eio_session_open(ctx->eio, &ws_ops, conn);
+    struct eio_server *eio = NULL;
+    struct eio_query q;
+    enum eio_errc errc;
+    if (read_request(wsi, ctx, &eio, &q, &errc) < 0)
+        return -1;
+    if (!q.has_sid) {
+        conn->session = eio_session_open(eio, &ws_ops, conn);
+        return 0;
+    }
+    struct eio_session *s = eio_server_find(eio, q.sid);
+    if (!s || eio_session_begin_upgrade(s, conn, probe_lost) < 0)
+        return -1; /* the session changed between the handshake and now */
+    conn->session = s;
+    conn->is_probe = true;
+    return 0;
+}
+
+/* A packet on a probing connection: "2probe" is answered, "5" completes the
+ * upgrade; anything else ends the probe. Returns -1 to close. */
+static int on_probe_packet(struct ws_conn *conn, const char *data, size_t len)
+{
+    if (len == 6 && memcmp(data, "2probe", 6) == 0) {
+        conn->is_probe_reply_due = true;
+        lws_callback_on_writable(conn->wsi);
+        return 0;
+    }
+    if (len == 1 && data[0] == '5') {
+        conn->is_probe = false;
+        eio_session_finish_upgrade(conn->session, &ws_ops, conn);
+        return 0;
+    }
+    log_info_limited("eio_ws", "closing upgrade probe: unexpected packet sid=%s",
+                     eio_session_sid(conn->session));
+    return -1;
+}
+
+static int write_probe_reply(struct lws *wsi, struct ws_conn *conn)
+{
+    unsigned char buf[LWS_PRE + 8];
+    memcpy(buf + LWS_PRE, "3probe", 6);
+    conn->is_probe_reply_due = false;
+    if (lws_write(wsi, buf + LWS_PRE, 6, LWS_WRITE_TEXT) < 6)
+        return -1;
+    eio_session_probe_answered(conn->session);
     return 0;
 }
 
@@ -100,9 +164,13 @@ int eio_ws_receive(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn
 {
     if (!conn->session)
         return -1;
+    if (conn->is_probe)
+        return lws_is_final_fragment(wsi) && !lws_frame_is_binary(wsi)
+                   ? on_probe_packet(conn, in, len)
+                   : -1;
     bool is_final = lws_is_final_fragment(wsi);
     bool is_binary = lws_frame_is_binary(wsi);
-    size_t max_payload = eio_server_opts(ctx->eio)->max_payload;
+    size_t max_payload = eio_server_opts(eio_session_server(conn->session))->max_payload;
     if (is_final && conn->rx_len == 0) { /* the common case: one whole frame */
         if (len > max_payload)
             goto too_big;
@@ -189,6 +257,8 @@ int eio_ws_writeable(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *co
     struct eio_session *s = conn->session;
     if (!s)
         return -1;
+    if (conn->is_probe)
+        return conn->is_probe_reply_due ? write_probe_reply(wsi, conn) : 0;
     if (eio_session_peek(s)) {
         int n = write_queued(wsi, ctx, s);
         if (n < 0)
@@ -208,5 +278,10 @@ int eio_ws_writeable(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *co
 void eio_ws_closed(struct ws_conn *conn)
 {
     reset_rx(conn);
+    if (conn->is_probe && conn->session) {
+        eio_session_cancel_upgrade(conn->session);
+        conn->session = NULL;
+        return;
+    }
     eio_session_free(&conn->session);
 }

@@ -5,7 +5,9 @@
  * every queued packet (up to EIO_WS_BATCH_BYTES) in one system call, framing
  * them itself as unmasked server frames, because a loopback write() costs
  * ~6 µs whatever it carries (DESIGN.md); frees the session when lws reports
- * the close.
+ * the close. While it probes an upgrade the connection only answers
+ * "2probe" with "3probe" and waits for "5"; then it becomes the session's
+ * transport (eio_session_finish_upgrade) and flushes its queue.
  * Owns struct ws_conn, the per-connection data lws allocates. */
 #ifndef TB_EIO_WS_H
 #define TB_EIO_WS_H
@@ -25,14 +27,18 @@ struct server_ctx;
 
 struct ws_conn {
     struct lws *wsi;
-    struct eio_session *session;
+    struct eio_session *session; /* served, or probed while is_probe */
+    bool is_probe;               /* upgrading a polling session, not yet its transport */
+    bool is_probe_reply_due;     /* "3probe" to write */
     char *rx;      /* a message being reassembled from fragments */
     size_t rx_len;
     size_t rx_cap;
     bool is_rx_binary;
 };
 
-/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 to accept, 1 if refused (answered). */
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 to accept, 1 if refused (answered).
+ * A request with a sid asks to upgrade that polling session: accepted only
+ * if the session is on polling and not already being upgraded. */
 int eio_ws_confirm_upgrade(struct lws *wsi, struct server_ctx *ctx);
 int eio_ws_established(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn);
 int eio_ws_receive(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn, const void *in,

@@ -69,9 +69,13 @@ static int run(const struct cfg *cfg)
     struct eio_server_opts opts = {.ping_interval_ms = cfg->ping_interval_ms,
                                    .ping_timeout_ms = cfg->ping_timeout_ms,
                                    .max_payload = cfg->max_payload,
-                                   .client_queue_bytes = cfg->client_queue_bytes};
+                                   .client_queue_bytes = cfg->client_queue_bytes,
+                                   .connect_timeout_ms = cfg->connect_timeout_ms,
+                                   .allow_polling = cfg->allow_polling,
+                                   .allow_websocket = cfg->allow_websocket};
     struct eio_handler handler = sio_eio_handler(sio);
     ctx.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
+    ctx.mounts[ctx.n_mounts++] = (struct server_mount){.path = "/socket.io/", .eio = ctx.eio};
     ctx.ingest = ingest_new(cfg, &m, on_event, sio);
     if (!ctx.ingest ||
         ingest_attach(ctx.ingest, server_lws_context(srv), server_vhost(srv), "trainbridge-zmq") < 0)

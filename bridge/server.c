@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "eio.h"
+#include "eio_poll.h"
 #include "eio_ws.h"
 #include "http.h"
 #include "ingest.h"
@@ -16,6 +17,13 @@
 #define WS_RX_BUFFER 65536
 #define DRAIN_TICK_US (20 * LWS_US_PER_MS)
 
+/* What lws allocates per connection: an HTTP request's or a WebSocket's. */
+struct conn {
+    enum { CONN_NONE, CONN_HTTP, CONN_WS } kind;
+    struct poll_conn poll;
+    struct ws_conn ws;
+};
+
 struct server {
     struct lws_context *lws;
     struct lws_vhost *vhost;
@@ -24,26 +32,60 @@ struct server {
     lws_sorted_usec_list_t sul_drain;
 };
 
+static int on_http(struct lws *wsi, struct server_ctx *ctx, struct conn *c, const char *path)
+{
+    c->kind = CONN_HTTP;
+    return http_on_request(wsi, ctx, &c->poll, path);
+}
+
+static int on_established(struct lws *wsi, struct server_ctx *ctx, struct conn *c)
+{
+    c->kind = CONN_WS;
+    return eio_ws_established(wsi, ctx, &c->ws);
+}
+
+static void on_closed_http(struct lws *wsi, struct conn *c)
+{
+    if (c->kind == CONN_HTTP)
+        eio_poll_closed(wsi, &c->poll);
+}
+
+static void on_closed_ws(struct conn *c)
+{
+    if (c->kind == CONN_WS)
+        eio_ws_closed(&c->ws);
+}
+
 static int callback_main(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
     struct server_ctx *ctx = lws_context_user(lws_get_context(wsi));
-    struct ws_conn *conn = user;
+    struct conn *c = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return http_on_request(wsi, ctx, in);
+        return on_http(wsi, ctx, c, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return eio_poll_on_body(wsi, ctx, &c->poll, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return eio_poll_on_body_done(wsi, ctx, &c->poll);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return c && c->kind == CONN_HTTP ? eio_poll_writeable(wsi, ctx, &c->poll) : 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (c)
+            on_closed_http(wsi, c);
+        return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         if (!in || strcmp(in, "websocket") != 0)
             return -1;
         return eio_ws_confirm_upgrade(wsi, ctx);
     case LWS_CALLBACK_ESTABLISHED:
-        return eio_ws_established(wsi, ctx, conn);
+        return on_established(wsi, ctx, c);
     case LWS_CALLBACK_RECEIVE:
-        return eio_ws_receive(wsi, ctx, conn, in, len);
+        return eio_ws_receive(wsi, ctx, &c->ws, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return eio_ws_writeable(wsi, ctx, conn);
+        return eio_ws_writeable(wsi, ctx, &c->ws);
     case LWS_CALLBACK_CLOSED:
-        eio_ws_closed(conn);
+        on_closed_ws(c);
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -63,7 +105,7 @@ static int callback_zmq(struct lws *wsi, enum lws_callback_reasons reason, void 
 }
 
 static const struct lws_protocols protocols[] = {
-    {"trainbridge", callback_main, sizeof(struct ws_conn), WS_RX_BUFFER, 0, NULL, 0},
+    {"trainbridge", callback_main, sizeof(struct conn), WS_RX_BUFFER, 0, NULL, 0},
     {PROTOCOL_ZMQ, callback_zmq, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -121,6 +163,19 @@ void server_destroy(struct server **srv_p)
     *srv_p = NULL;
 }
 
+struct eio_server *server_mount_for(const struct server_ctx *ctx, const char *path)
+{
+    for (size_t i = 0; i < ctx->n_mounts; i++) {
+        const char *mount = ctx->mounts[i].path;
+        size_t len = strlen(mount);
+        if (strcmp(path, mount) == 0 ||
+            (len > 1 && mount[len - 1] == '/' && strlen(path) == len - 1 &&
+             strncmp(path, mount, len - 1) == 0))
+            return ctx->mounts[i].eio;
+    }
+    return NULL;
+}
+
 struct lws_context *server_lws_context(const struct server *srv)
 {
     return srv->lws;
@@ -154,18 +209,27 @@ static void on_drain_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(srv->lws, 0, &srv->sul_drain, on_drain_tick, DRAIN_TICK_US);
 }
 
+static size_t n_sessions(const struct server_ctx *ctx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->n_mounts; i++)
+        n += eio_server_n_sessions(ctx->mounts[i].eio);
+    return n;
+}
+
 void server_drain(struct server *srv, int deadline_ms)
 {
-    srv->ctx->is_shutting_down = true;
-    eio_server_close_all(srv->ctx->eio);
+    struct server_ctx *ctx = srv->ctx;
+    ctx->is_shutting_down = true;
+    for (size_t i = 0; i < ctx->n_mounts; i++)
+        eio_server_close_all(ctx->mounts[i].eio);
     lws_usec_t deadline = lws_now_usecs() + (lws_usec_t)deadline_ms * LWS_US_PER_MS;
     lws_sul_schedule(srv->lws, 0, &srv->sul_drain, on_drain_tick, DRAIN_TICK_US);
-    while (eio_server_n_sessions(srv->ctx->eio) > 0 && lws_now_usecs() < deadline) {
+    while (n_sessions(ctx) > 0 && lws_now_usecs() < deadline) {
         if (lws_service(srv->lws, 0) < 0)
             break;
     }
     lws_sul_cancel(&srv->sul_drain);
-    if (eio_server_n_sessions(srv->ctx->eio) > 0)
-        log_warn("server", "%zu sessions still open at the drain deadline",
-                 eio_server_n_sessions(srv->ctx->eio));
+    if (n_sessions(ctx) > 0)
+        log_warn("server", "%zu sessions still open at the drain deadline", n_sessions(ctx));
 }

@@ -22,17 +22,32 @@ struct server;
 struct lws_context;
 struct lws_vhost;
 
+#define SERVER_MAX_MOUNTS 4
+
+/* An Engine.IO server reachable under a path prefix ("/socket.io/"). */
+struct server_mount {
+    const char *path;
+    struct eio_server *eio;
+};
+
 /* What connection callbacks need; filled by main's wiring, read by the
- * modules server.c dispatches to. The pointers are borrowed. */
+ * modules server.c dispatches to. The pointers are borrowed; rooms and
+ * ingest may be NULL (programs that are not the bridge). */
 struct server_ctx {
     const struct cfg *cfg;
     struct metrics *m;
     struct rooms *rooms;
-    struct eio_server *eio;
+    struct eio_server *eio; /* the bridge's, also mounts[0] */
+    struct server_mount mounts[SERVER_MAX_MOUNTS];
+    size_t n_mounts;
     struct ingest *ingest;
     unsigned char *ws_batch; /* scratch for eio_ws: several frames, one write */
     bool is_shutting_down;
 };
+
+/* The Engine.IO server mounted at path (exactly, or without its trailing
+ * '/'), or NULL. */
+struct eio_server *server_mount_for(const struct server_ctx *ctx, const char *path);
 
 /* Creates the lws context listening on cfg's address. Returns NULL and logs
  * why on failure. ctx is borrowed and must outlive the server. */

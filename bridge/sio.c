@@ -87,6 +87,7 @@ static void on_connect(struct sio *sio, struct sio_client *c, const struct sio_p
         reply.data = json_pack("{s:s}", "message", "Invalid namespace");
     } else {
         c->is_connected = true;
+        eio_session_mark_connected(c->session);
         reply.data = json_pack("{s:s}", "sid", c->sid);
     }
     send_packet(sio, c, &reply);

@@ -62,6 +62,10 @@ Test(config, defaults_run_without_arguments)
     cr_assert_eq(cfg.client_queue_bytes, 1048576);
     cr_assert_eq(cfg.max_rooms_per_client, 64);
     cr_assert_eq(cfg.log_level, LOG_LEVEL_INFO);
+    cr_assert_eq(cfg.n_cors_origins, 0);
+    cr_assert(cfg.allow_polling);
+    cr_assert(cfg.allow_websocket);
+    cr_assert_eq(cfg.connect_timeout_ms, 45000);
     cr_assert_str_empty(err);
 }
 
@@ -261,7 +265,7 @@ ParameterizedTestParameters(config, rejects_bad_values)
          "inproc://, pgm://, epgm://, tipc://, vmci://), got 'tcp://a b:1'"},
         {{"--zmq-bind", "tcp://*:1", "--zmq-bind", "tcp://*:1"},
          "",
-         "--zmq-bind: endpoint 'tcp://*:1' given twice"},
+         "--zmq-bind: 'tcp://*:1' given twice"},
         {{"--listen", "8080"},
          "",
          "--listen: expected HOST:PORT such as 0.0.0.0:8080 or [::1]:8080, got '8080'"},
@@ -286,10 +290,10 @@ ParameterizedTestParameters(config, rejects_bad_values)
          "TRAINBRIDGE_PING_INTERVAL: expected an integer from 10 to 3600000 (ms), got 'abc'"},
         {{""},
          "TRAINBRIDGE_ZMQ_BIND=tcp://*:1,,tcp://*:2",
-         "TRAINBRIDGE_ZMQ_BIND: empty endpoint in list 'tcp://*:1,,tcp://*:2'"},
+         "TRAINBRIDGE_ZMQ_BIND: empty item in list 'tcp://*:1,,tcp://*:2'"},
         {{""},
          "TRAINBRIDGE_ZMQ_BIND=tcp://*:1,",
-         "TRAINBRIDGE_ZMQ_BIND: empty endpoint in list 'tcp://*:1,'"},
+         "TRAINBRIDGE_ZMQ_BIND: empty item in list 'tcp://*:1,'"},
         {{""},
          "TRAINBRIDGE_LOG_LEVEL=verbose",
          "TRAINBRIDGE_LOG_LEVEL: expected error, warn, info or debug, got 'verbose'"},
@@ -328,7 +332,7 @@ Test(config, rejects_too_many_endpoints_from_flags)
     cr_assert_eq(cfg.n_zmq_bind, CFG_MAX_ENDPOINTS);
     cfg_fini(&cfg);
     cr_assert_eq(cfg_parse(&cfg, argc, argv, NULL, NULL, err, sizeof err), CFG_EXIT_USAGE);
-    cr_assert_str_eq(err, "--zmq-bind: at most 16 endpoints");
+    cr_assert_str_eq(err, "--zmq-bind: at most 16 values");
 }
 
 Test(config, rejects_too_many_endpoints_from_environment)
@@ -341,7 +345,7 @@ Test(config, rejects_too_many_endpoints_from_environment)
     }
     const char *env[] = {var, NULL};
     cr_assert_eq(parse(NULL, env), CFG_EXIT_USAGE);
-    cr_assert_str_eq(err, "TRAINBRIDGE_ZMQ_CONNECT: at most 16 endpoints");
+    cr_assert_str_eq(err, "TRAINBRIDGE_ZMQ_CONNECT: at most 16 values");
 }
 
 Test(config, truncates_error_to_buffer)
@@ -387,6 +391,12 @@ Test(config, help_lists_every_flag_with_env_and_default)
         "--max-rooms-per-client N",
         "TRAINBRIDGE_MAX_ROOMS_PER_CLIENT",
         "default 64",
+        "--cors-origin ORIGIN",
+        "TRAINBRIDGE_CORS_ORIGIN",
+        "--transports LIST",
+        "default polling,websocket",
+        "--connect-timeout MS",
+        "default 45000",
         "--log-level LEVEL",
         "TRAINBRIDGE_LOG_LEVEL",
         "default info",
@@ -445,4 +455,60 @@ Test(config, fini_is_safe_twice_and_after_errors)
     cfg_fini(&cfg);
     cfg_fini(NULL);
     cr_assert_eq(cfg.n_zmq_bind + cfg.n_zmq_connect, 0);
+}
+
+Test(config, cors_origins_transports_and_connect_timeout)
+{
+    const char *args[] = {"--cors-origin", "https://dash.example.com:8443", "--cors-origin",
+                          "http://127.0.0.1:3000", "--transports", "websocket",
+                          "--connect-timeout", "0", NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_cors_origins, 2);
+    cr_assert_str_eq(cfg.cors_origins[0], "https://dash.example.com:8443");
+    cr_assert_str_eq(cfg.cors_origins[1], "http://127.0.0.1:3000");
+    cr_assert_not(cfg.allow_polling);
+    cr_assert(cfg.allow_websocket);
+    cr_assert_eq(cfg.connect_timeout_ms, 0);
+}
+
+Test(config, cors_origins_from_environment)
+{
+    const char *env[] = {"TRAINBRIDGE_CORS_ORIGIN=*,http://a.example", "TRAINBRIDGE_TRANSPORTS=polling",
+                         NULL};
+    cr_assert_eq(parse(NULL, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_cors_origins, 2);
+    cr_assert_str_eq(cfg.cors_origins[0], "*");
+    cr_assert(cfg.allow_polling);
+    cr_assert_not(cfg.allow_websocket);
+}
+
+struct bad_new_option {
+    char flag[32];
+    char value[64];
+    char err_part[64];
+};
+
+ParameterizedTestParameters(config, rejects_bad_new_options)
+{
+    static struct bad_new_option cases[] = {
+        {"--cors-origin", "dash.example.com", "expected an origin"},
+        {"--cors-origin", "ftp://x", "expected an origin"},
+        {"--cors-origin", "http://x/path", "expected an origin"},
+        {"--cors-origin", "http://", "expected an origin"},
+        {"--transports", "", "at least one of"},
+        {"--transports", "tcp", "expected polling, websocket"},
+        {"--transports", "polling,polling", "expected polling, websocket"},
+        {"--transports", "websocket,", "expected polling, websocket"},
+        {"--connect-timeout", "-1", "expected an integer"},
+        {"--connect-timeout", "soon", "expected an integer"},
+    };
+    return cr_make_param_array(struct bad_new_option, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct bad_new_option *c, config, rejects_bad_new_options)
+{
+    const char *args[] = {c->flag, c->value, NULL};
+    cr_assert_eq(parse(args, NULL), CFG_EXIT_USAGE, "%s %s accepted", c->flag, c->value);
+    cr_assert_not_null(strstr(err, c->flag), "error '%s' does not name %s", err, c->flag);
+    cr_assert_not_null(strstr(err, c->err_part), "error '%s'", err);
 }

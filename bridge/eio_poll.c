@@ -1,0 +1,370 @@
+#include "eio_poll.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eio.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "xalloc.h"
+
+static const char CONTENT_TYPE_PAYLOAD[] = "text/plain; charset=UTF-8";
+
+/* A polling session's transport state. */
+struct poll_state {
+    struct eio_session *session;
+    struct lws *held_get; /* the long poll waiting for packets, or NULL */
+    struct lws *post;     /* the POST being received, or NULL */
+    bool is_nudged;       /* answer the next poll at once, noop if need be */
+};
+
+/* ------------------------------------------------------------ transport ops */
+
+static struct poll_state *state_of(const struct eio_session *s)
+{
+    return eio_session_transport(s);
+}
+
+static void kill_request(struct lws *wsi)
+{
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static void poll_want_write(struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    if (ps->held_get)
+        lws_callback_on_writable(ps->held_get);
+}
+
+static void poll_abort(struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    if (ps->held_get)
+        kill_request(ps->held_get);
+    ps->held_get = NULL;
+    eio_session_reap_later(s);
+}
+
+static void poll_nudge(struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    ps->is_nudged = true;
+    if (ps->held_get)
+        lws_callback_on_writable(ps->held_get);
+}
+
+/* The session moved to WebSocket: a poll still held is answered with a
+ * noop by its own writeable callback, without the session. */
+static void poll_release(struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    if (ps->held_get) {
+        struct poll_conn *pc = lws_wsi_user(ps->held_get);
+        pc->is_released = true;
+        lws_callback_on_writable(ps->held_get);
+    }
+    free(ps);
+}
+
+static void poll_detach(struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    if (ps->held_get)
+        kill_request(ps->held_get);
+    free(ps);
+}
+
+static const struct eio_transport_ops poll_ops = {
+    .kind = EIO_TRANSPORT_POLLING,
+    .want_write = poll_want_write,
+    .abort = poll_abort,
+    .nudge = poll_nudge,
+    .release = poll_release,
+    .detach = poll_detach,
+};
+
+/* ------------------------------------------------------------ helpers */
+
+/* The polling session a request belongs to, or NULL if it is gone or has
+ * moved to another transport. */
+static struct eio_session *session_of(const struct poll_conn *pc)
+{
+    if (!pc->eio || !pc->sid[0])
+        return NULL;
+    struct eio_session *s = eio_server_find(pc->eio, pc->sid);
+    if (!s || eio_session_transport_kind(s) != EIO_TRANSPORT_POLLING)
+        return NULL;
+    return s;
+}
+
+static void protocol_error(struct server_ctx *ctx, struct eio_session *s, const char *why)
+{
+    if (ctx->m)
+        metrics_inc(ctx->m, METRIC_CLIENT_PROTOCOL_ERRORS);
+    log_info_limited("eio_poll", "closing session: %s sid=%s", why, eio_session_sid(s));
+    eio_session_drop(s, why);
+}
+
+static int respond_payload(struct lws *wsi, struct server_ctx *ctx, const char *body, size_t len)
+{
+    return http_respond(wsi, ctx, HTTP_STATUS_OK, CONTENT_TYPE_PAYLOAD, body, len);
+}
+
+/* Makes wsi the session's held poll, answered as soon as there is
+ * something to say. */
+static int hold_poll(struct lws *wsi, struct poll_conn *pc, struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    ps->held_get = wsi;
+    pc->is_held_get = true;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    if (eio_session_peek(s) || ps->is_nudged || eio_session_should_end(s))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void bind_request(struct poll_conn *pc, struct eio_server *eio, const char *sid,
+                         enum poll_method method)
+{
+    pc->eio = eio;
+    pc->method = method;
+    snprintf(pc->sid, sizeof pc->sid, "%s", sid);
+}
+
+/* ------------------------------------------------------------ requests */
+
+static int handshake(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+                     struct eio_server *eio)
+{
+    if (ctx->is_shutting_down)
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_FORBIDDEN);
+    struct poll_state *ps = xcalloc(1, sizeof *ps);
+    struct eio_session *s = eio_session_open(eio, &poll_ops, ps);
+    ps->session = s;
+    bind_request(pc, eio, eio_session_sid(s), POLL_GET);
+    return hold_poll(wsi, pc, s);
+}
+
+static int begin_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+                      struct eio_session *s)
+{
+    if (state_of(s)->held_get) {
+        pc->sid[0] = '\0';
+        protocol_error(ctx, s, "overlapping long polls");
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    }
+    return hold_poll(wsi, pc, s);
+}
+
+static int payload_too_large(struct lws *wsi, struct server_ctx *ctx, struct eio_session *s)
+{
+    static const char body[] = "payload too large\n";
+    if (s)
+        protocol_error(ctx, s, "POST body over max-payload");
+    return http_respond(wsi, ctx, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "text/plain", body,
+                        sizeof body - 1);
+}
+
+static int begin_post(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+                      struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    if (ps->post) {
+        pc->sid[0] = '\0';
+        protocol_error(ctx, s, "overlapping POSTs");
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    }
+    char length[32];
+    size_t max_payload = eio_server_opts(pc->eio)->max_payload;
+    if (lws_hdr_copy(wsi, length, sizeof length, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        strtoull(length, NULL, 10) > max_payload) {
+        pc->sid[0] = '\0';
+        return payload_too_large(wsi, ctx, s);
+    }
+    ps->post = wsi;
+    return 0;
+}
+
+int eio_poll_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+                        struct eio_server *eio, enum poll_method method, const char *query,
+                        size_t query_len)
+{
+    struct eio_query q;
+    enum eio_errc errc;
+    if (eio_query_parse(query, query_len, &q, &errc) < 0)
+        return http_respond_eio_error(wsi, ctx, errc);
+    if (q.transport == EIO_TRANSPORT_WEBSOCKET) /* without an Upgrade header */
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    if (q.transport != EIO_TRANSPORT_POLLING || !eio_server_opts(eio)->allow_polling)
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_UNKNOWN_TRANSPORT);
+    if (!q.has_sid)
+        return method == POLL_GET ? handshake(wsi, ctx, pc, eio)
+                                  : http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_HANDSHAKE_METHOD);
+    struct eio_session *s = eio_server_find(eio, q.sid);
+    if (!s)
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_UNKNOWN_SID);
+    if (eio_session_transport_kind(s) != EIO_TRANSPORT_POLLING)
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    bind_request(pc, eio, q.sid, method);
+    if (method == POLL_GET)
+        return begin_poll(wsi, ctx, pc, s);
+    if (method == POLL_POST)
+        return begin_post(wsi, ctx, pc, s);
+    pc->sid[0] = '\0';
+    return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+}
+
+/* ------------------------------------------------------------ POST bodies */
+
+int eio_poll_on_body(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc, const void *in,
+                     size_t len)
+{
+    (void)wsi;
+    (void)ctx;
+    if (!pc->eio || pc->method != POLL_POST)
+        return 0;
+    size_t max_payload = eio_server_opts(pc->eio)->max_payload;
+    if (pc->body_len + len > max_payload) {
+        pc->body_len = max_payload + 1; /* remembered as too large; the rest is dropped */
+        return 0;
+    }
+    pc->body = xrealloc(pc->body, pc->body_len + len + 1);
+    memcpy(pc->body + pc->body_len, in, len);
+    pc->body_len += len;
+    return 0;
+}
+
+static int deliver_packet(const char *data, size_t len, bool is_binary, void *arg)
+{
+    eio_session_on_packet(arg, data, len, is_binary);
+    return 0;
+}
+
+static void end_post(struct lws *wsi, struct poll_conn *pc, struct eio_session *s)
+{
+    if (s && state_of(s)->post == wsi)
+        state_of(s)->post = NULL;
+    free(pc->body);
+    pc->body = NULL;
+}
+
+int eio_poll_on_body_done(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc)
+{
+    if (!pc->eio || pc->method != POLL_POST)
+        return 0;
+    struct eio_session *s = session_of(pc);
+    size_t len = pc->body_len, max_payload = eio_server_opts(pc->eio)->max_payload;
+    if (len > max_payload) {
+        end_post(wsi, pc, s);
+        return payload_too_large(wsi, ctx, s);
+    }
+    if (!s) {
+        end_post(wsi, pc, s);
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    }
+    int rc = eio_payload_each(pc->body ? pc->body : "", len, deliver_packet, s);
+    end_post(wsi, pc, s);
+    if (rc < 0) {
+        protocol_error(ctx, s, "malformed long-polling payload");
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    }
+    return http_respond(wsi, ctx, HTTP_STATUS_OK, "text/html", "ok", 2);
+}
+
+/* ------------------------------------------------------------ long polls */
+
+static size_t encoded_len(struct packet *p)
+{
+    return p->is_binary ? 1 + eio_base64_len(p->len) : p->len;
+}
+
+/* How many queued packets the next answer carries, and its length. */
+static size_t plan_answer(const struct eio_session *s, size_t *len_out)
+{
+    size_t n = 0, len = 0;
+    struct packet *p;
+    while ((p = eio_session_peek_at(s, n)) != NULL) {
+        size_t add = encoded_len(p) + (n > 0);
+        if (n > 0 && len + add > EIO_POLL_MAX_RESPONSE)
+            break;
+        len += add;
+        n++;
+    }
+    *len_out = len;
+    return n;
+}
+
+static void encode_answer(const struct eio_session *s, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct packet *p = eio_session_peek_at(s, i);
+        if (i > 0)
+            *out++ = EIO_RECORD_SEPARATOR;
+        if (p->is_binary) {
+            *out++ = 'b';
+            eio_base64_encode(packet_data(p), p->len, out);
+            out += eio_base64_len(p->len);
+        } else {
+            memcpy(out, packet_data(p), p->len);
+            out += p->len;
+        }
+    }
+}
+
+static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct eio_session *s)
+{
+    struct poll_state *ps = state_of(s);
+    size_t len;
+    size_t n = plan_answer(s, &len);
+    if (n == 0 && !ps->is_nudged)
+        return eio_session_should_end(s) ? -1 : 0; /* nothing to say yet: keep holding */
+    ps->held_get = NULL;
+    ps->is_nudged = false;
+    if (n == 0)
+        return respond_payload(wsi, ctx, "6", 1);
+    char *body = xmalloc(len + 1);
+    encode_answer(s, n, body);
+    int rc = respond_payload(wsi, ctx, body, len);
+    free(body);
+    while (n--)
+        eio_session_written(s);
+    if (eio_session_should_end(s))
+        eio_session_reap_later(s);
+    return rc;
+}
+
+int eio_poll_writeable(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc)
+{
+    if (!pc->is_held_get)
+        return 0; /* not asked for */
+    if (pc->is_released) {
+        pc->is_held_get = pc->is_released = false;
+        return respond_payload(wsi, ctx, "6", 1);
+    }
+    struct eio_session *s = session_of(pc);
+    if (!s || state_of(s)->held_get != wsi) {
+        pc->is_held_get = false;
+        return -1;
+    }
+    int rc = answer_poll(wsi, ctx, s);
+    pc->is_held_get = state_of(s)->held_get == wsi; /* still held if nothing was said */
+    return rc;
+}
+
+void eio_poll_closed(struct lws *wsi, struct poll_conn *pc)
+{
+    struct eio_session *s = session_of(pc);
+    end_post(wsi, pc, s);
+    if (s && state_of(s)->held_get == wsi) {
+        state_of(s)->held_get = NULL;
+        log_debug("eio_poll", "long poll closed prematurely sid=%s", pc->sid);
+        eio_session_drop(s, "poll connection closed prematurely");
+    }
+    pc->sid[0] = '\0';
+    pc->is_held_get = false;
+}
