@@ -17,24 +17,24 @@
 #define CFG_MAX_ENDPOINTS 16
 
 struct cfg {
-    char listen_host[256];        /* --listen HOST:PORT, default 0.0.0.0:8080; IPv6 without [] */
-    int listen_port;              /* 0 = pick a free port */
-    char *zmq_bind[CFG_MAX_ENDPOINTS];    /* --zmq-bind, default all interfaces port 5556,
-                                             but none when --zmq-connect is given */
+    char listen_host[256]; /* --listen HOST:PORT, default 0.0.0.0:8080; IPv6 without [] */
+    int listen_port;       /* 0 = pick a free port */
+    char *zmq_bind[CFG_MAX_ENDPOINTS]; /* --zmq-bind, default all interfaces port 5556,
+                                          but none when --zmq-connect is given */
     size_t n_zmq_bind;
     char *zmq_connect[CFG_MAX_ENDPOINTS]; /* --zmq-connect, default none */
     size_t n_zmq_connect;
-    int ping_interval_ms;         /* --ping-interval, 25000 */
-    int ping_timeout_ms;          /* --ping-timeout, 20000 */
-    size_t max_payload;           /* --max-payload BYTES, 1000000 */
-    size_t client_queue_bytes;    /* --client-queue-bytes, 1048576 */
-    size_t max_rooms_per_client;  /* --max-rooms-per-client, 64 */
+    int ping_interval_ms;                  /* --ping-interval, 25000 */
+    int ping_timeout_ms;                   /* --ping-timeout, 20000 */
+    size_t max_payload;                    /* --max-payload BYTES, 1000000 */
+    size_t client_queue_bytes;             /* --client-queue-bytes, 1048576 */
+    size_t max_rooms_per_client;           /* --max-rooms-per-client, 64 */
     char *cors_origins[CFG_MAX_ENDPOINTS]; /* --cors-origin, default none */
     size_t n_cors_origins;
-    bool allow_polling;           /* --transports, both by default */
+    bool allow_polling; /* --transports, both by default */
     bool allow_websocket;
-    int connect_timeout_ms;       /* --connect-timeout, 45000; 0 = never */
-    enum log_level log_level;     /* --log-level, info */
+    int connect_timeout_ms;   /* --connect-timeout, 45000; 0 = never */
+    enum log_level log_level; /* --log-level, info */
 };
 
 enum cfg_result {

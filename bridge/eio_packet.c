@@ -285,6 +285,8 @@ static int base64_decode(const char *in, size_t len, unsigned char *out)
         int pad = is_last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
         if (v[0] < 0 || v[1] < 0 || (v[2] < 0 && pad < 2) || (v[3] < 0 && pad < 1))
             return -EPROTO;
+        if ((pad == 2 && (v[1] & 0xf)) || (pad == 1 && (v[2] & 0x3)))
+            return -EPROTO; /* non-zero bits past the data: not canonical base64 */
         unsigned triple = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 |
                           (unsigned)(v[2] < 0 ? 0 : v[2]) << 6 | (unsigned)(v[3] < 0 ? 0 : v[3]);
         out[n++] = (unsigned char)(triple >> 16);
@@ -312,8 +314,12 @@ void eio_base64_encode(const unsigned char *data, size_t len, char *out)
             triple |= data[i + 2];
         out[o++] = BASE64_ALPHABET[(triple >> 18) & 63];
         out[o++] = BASE64_ALPHABET[(triple >> 12) & 63];
-        out[o++] = i + 1 < len ? BASE64_ALPHABET[(triple >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? BASE64_ALPHABET[triple & 63] : '=';
+        out[o++] = '=';
+        out[o++] = '=';
+        if (i + 1 < len)
+            out[o - 2] = BASE64_ALPHABET[(triple >> 6) & 63];
+        if (i + 2 < len)
+            out[o - 1] = BASE64_ALPHABET[triple & 63];
     }
 }
 

@@ -38,7 +38,7 @@ struct eio_query {
     int eio_version;              /* value of EIO=, 0 if absent or not a number */
     enum eio_transport transport; /* NONE if absent or unknown */
     bool has_sid;
-    char sid[EIO_SID_LEN + 1];    /* valid only if has_sid */
+    char sid[EIO_SID_LEN + 1]; /* valid only if has_sid */
 };
 
 /* Parses a raw query string ("EIO=4&transport=websocket&t=Nx1"), values
@@ -66,8 +66,8 @@ int eio_open_packet(const char *sid, bool can_upgrade, int ping_interval_ms, int
 
 /* Splits a text packet into its type and payload (which points into data).
  * Returns 0, or -EPROTO if data is empty or the type digit is unknown. */
-int eio_packet_parse(const char *data, size_t len, enum eio_packet_type *type,
-                     const char **payload, size_t *payload_len);
+int eio_packet_parse(const char *data, size_t len, enum eio_packet_type *type, const char **payload,
+                     size_t *payload_len);
 
 /* Long-polling payloads: packets joined by the record separator; a binary
  * packet travels as 'b' + base64. */

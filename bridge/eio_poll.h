@@ -30,17 +30,17 @@ struct server_ctx;
 enum poll_method { POLL_GET, POLL_POST, POLL_OPTIONS, POLL_OTHER };
 
 struct poll_conn {
-    struct eio_server *eio;     /* the mount the request came to */
-    char sid[EIO_SID_LEN + 1];  /* "" until the request belongs to a session */
+    struct eio_server *eio;    /* the mount the request came to */
+    char sid[EIO_SID_LEN + 1]; /* "" until the request belongs to a session */
     enum poll_method method;
-    bool is_held_get;           /* answered in HTTP_WRITEABLE */
-    bool is_released;           /* the session upgraded: answer noop */
-    char *body;                 /* POST body so far */
+    bool is_held_get; /* answered in HTTP_WRITEABLE */
+    bool is_released; /* the session upgraded: answer noop */
+    char *body;       /* POST body so far */
     size_t body_len;
 };
 
 /* Largest long-poll answer (more stays queued for the next poll). */
-#define EIO_POLL_MAX_RESPONSE (256 * 1024)
+#define EIO_POLL_MAX_RESPONSE ((size_t)256 * 1024)
 
 /* LWS_CALLBACK_HTTP on an Engine.IO mount. Returns what the callback returns. */
 int eio_poll_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,

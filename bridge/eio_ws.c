@@ -126,8 +126,9 @@ static int on_probe_packet(struct ws_conn *conn, const char *data, size_t len)
 
 static int write_probe_reply(struct lws *wsi, struct ws_conn *conn)
 {
-    unsigned char buf[LWS_PRE + 8];
-    memcpy(buf + LWS_PRE, "3probe", 6);
+    static const unsigned char reply[6] = {'3', 'p', 'r', 'o', 'b', 'e'};
+    unsigned char buf[LWS_PRE + sizeof reply];
+    memcpy(buf + LWS_PRE, reply, sizeof reply);
     conn->is_probe_reply_due = false;
     if (lws_write(wsi, buf + LWS_PRE, 6, LWS_WRITE_TEXT) < 6)
         return -1;

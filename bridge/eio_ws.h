@@ -30,7 +30,7 @@ struct ws_conn {
     struct eio_session *session; /* served, or probed while is_probe */
     bool is_probe;               /* upgrading a polling session, not yet its transport */
     bool is_probe_reply_due;     /* "3probe" to write */
-    char *rx;      /* a message being reassembled from fragments */
+    char *rx;                    /* a message being reassembled from fragments */
     size_t rx_len;
     size_t rx_cap;
     bool is_rx_binary;

@@ -59,7 +59,7 @@ void fanout_queue_fini(struct fanout_queue *q)
 static void grow_ring(struct fanout_queue *q)
 {
     size_t new_cap = q->cap ? q->cap * 2 : QUEUE_MIN_CAP;
-    struct packet **ring = xcalloc(new_cap, sizeof *ring);
+    struct packet **ring = xcalloc(new_cap, sizeof(struct packet *));
     for (size_t i = 0; i < q->n; i++)
         ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
     free(q->ring);

@@ -15,8 +15,8 @@
 
 struct packet {
     unsigned refs;
-    bool is_binary;     /* sent as a binary WebSocket frame */
-    size_t len;         /* payload bytes, after the LWS_PRE headroom */
+    bool is_binary;      /* sent as a binary WebSocket frame */
+    size_t len;          /* payload bytes, after the LWS_PRE headroom */
     unsigned char buf[]; /* LWS_PRE headroom, len bytes, a NUL */
 };
 
@@ -38,10 +38,10 @@ void packet_unref(struct packet **p);
 struct fanout_queue {
     struct packet **ring; /* capacity is a power of two */
     size_t cap;
-    size_t head;          /* index of the oldest entry */
-    size_t n;             /* entries queued */
-    size_t bytes;         /* sum of queued packets' len */
-    size_t max_bytes;     /* the bound */
+    size_t head;      /* index of the oldest entry */
+    size_t n;         /* entries queued */
+    size_t bytes;     /* sum of queued packets' len */
+    size_t max_bytes; /* the bound */
 };
 
 void fanout_queue_init(struct fanout_queue *q, size_t max_bytes);

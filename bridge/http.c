@@ -186,8 +186,7 @@ static int serve_engine_io(struct lws *wsi, struct server_ctx *ctx, struct poll_
     return eio_poll_on_request(wsi, ctx, pc, eio, method, query, (size_t)len);
 }
 
-int http_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
-                    const char *path)
+int http_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc, const char *path)
 {
     static const char not_found[] = "not found\n";
     memset(pc, 0, sizeof *pc);

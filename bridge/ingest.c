@@ -24,7 +24,7 @@ struct ingest {
     zhashx_t *last_seq; /* trainer id -> last seq, stored as the pointer value */
     char endpoints[ENDPOINTS_TEXT];
     struct lws_context *ctx;
-    struct lws *wsi;    /* the adopted descriptor */
+    struct lws *wsi; /* the adopted descriptor */
     lws_sorted_usec_list_t sul_carry_on;
     lws_sorted_usec_list_t sul_safety;
 };

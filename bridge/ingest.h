@@ -25,9 +25,9 @@ struct lws_context;
 struct lws_vhost;
 struct metrics;
 
-#define INGEST_BUDGET 64              /* messages per wake-up, then clients get written */
-#define INGEST_MAX_MSG_BYTES 1048576  /* ZMQ_MAXMSGSIZE: larger drops the peer's connection */
-#define INGEST_MAX_TRAINERS 100000    /* trainers whose sequence numbers are tracked */
+#define INGEST_BUDGET 64             /* messages per wake-up, then clients get written */
+#define INGEST_MAX_MSG_BYTES 1048576 /* ZMQ_MAXMSGSIZE: larger drops the peer's connection */
+#define INGEST_MAX_TRAINERS 100000   /* trainers whose sequence numbers are tracked */
 
 /* Called for each accepted event; pkt is borrowed (take a ref to keep it). */
 typedef void ingest_event_fn(const struct te_event *ev, struct packet *pkt, void *arg);

@@ -77,8 +77,8 @@ static int run(const struct cfg *cfg)
     ctx.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
     ctx.mounts[ctx.n_mounts++] = (struct server_mount){.path = "/socket.io/", .eio = ctx.eio};
     ctx.ingest = ingest_new(cfg, &m, on_event, sio);
-    if (!ctx.ingest ||
-        ingest_attach(ctx.ingest, server_lws_context(srv), server_vhost(srv), "trainbridge-zmq") < 0)
+    if (!ctx.ingest || ingest_attach(ctx.ingest, server_lws_context(srv), server_vhost(srv),
+                                     "trainbridge-zmq") < 0)
         goto out;
     print_ready_line(cfg, srv, ctx.ingest);
     rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;

@@ -35,15 +35,15 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
     [METRIC_HANDSHAKES_REFUSED] = {"trainbridge_handshakes_refused_total",
                                    "Engine.IO handshakes refused (HTTP 400)."},
     [METRIC_SUBSCRIBES] = {"trainbridge_subscribes_total", "Successful subscribe_training."},
-    [METRIC_UNSUBSCRIBES] = {"trainbridge_unsubscribes_total",
-                             "Successful unsubscribe_training."},
+    [METRIC_UNSUBSCRIBES] = {"trainbridge_unsubscribes_total", "Successful unsubscribe_training."},
 };
 
 static const struct metric_desc gauge_descs[GAUGE_COUNT] = {
     [GAUGE_CLIENTS_CONNECTED] = {"trainbridge_clients_connected", "Open Engine.IO sessions."},
     [GAUGE_ROOMS] = {"trainbridge_rooms", "Rooms with at least one member."},
     [GAUGE_QUEUED_BYTES] = {"trainbridge_queued_bytes", "Bytes queued to clients, all sessions."},
-    [GAUGE_TRAINERS] = {"trainbridge_trainers_seen", "Trainers whose sequence numbers are tracked."},
+    [GAUGE_TRAINERS] = {"trainbridge_trainers_seen",
+                        "Trainers whose sequence numbers are tracked."},
 };
 
 struct text {

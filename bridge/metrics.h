@@ -10,21 +10,21 @@
 #include "trainevents.h"
 
 enum metric_id {
-    METRIC_INGEST_MESSAGES,       /* accepted trainer events */
-    METRIC_INGEST_BYTES,          /* payload bytes of accepted events */
-    METRIC_INGEST_GAPS,           /* events missing between a trainer and us (seq gaps) */
-    METRIC_INGEST_OUT_OF_ORDER,   /* seq not above the last one (duplicates, reordering) */
-    METRIC_INGEST_RESTARTS,       /* trainers seen starting again at seq 1 */
-    METRIC_DELIVERIES,            /* event packets queued to clients */
-    METRIC_DELIVERED_BYTES,       /* bytes written to clients */
-    METRIC_CLIENTS_ACCEPTED,      /* Engine.IO sessions opened */
-    METRIC_CLIENTS_CLOSED,        /* Engine.IO sessions ended, any reason */
-    METRIC_CLIENTS_DROPPED_SLOW,  /* cut off at the outbound queue bound */
-    METRIC_CLIENTS_PING_TIMEOUT,  /* closed for not answering pings */
+    METRIC_INGEST_MESSAGES,        /* accepted trainer events */
+    METRIC_INGEST_BYTES,           /* payload bytes of accepted events */
+    METRIC_INGEST_GAPS,            /* events missing between a trainer and us (seq gaps) */
+    METRIC_INGEST_OUT_OF_ORDER,    /* seq not above the last one (duplicates, reordering) */
+    METRIC_INGEST_RESTARTS,        /* trainers seen starting again at seq 1 */
+    METRIC_DELIVERIES,             /* event packets queued to clients */
+    METRIC_DELIVERED_BYTES,        /* bytes written to clients */
+    METRIC_CLIENTS_ACCEPTED,       /* Engine.IO sessions opened */
+    METRIC_CLIENTS_CLOSED,         /* Engine.IO sessions ended, any reason */
+    METRIC_CLIENTS_DROPPED_SLOW,   /* cut off at the outbound queue bound */
+    METRIC_CLIENTS_PING_TIMEOUT,   /* closed for not answering pings */
     METRIC_CLIENT_PROTOCOL_ERRORS, /* malformed/hostile client packets */
-    METRIC_HANDSHAKES_REFUSED,    /* bad Engine.IO handshakes (HTTP 400) */
-    METRIC_SUBSCRIBES,            /* successful subscribe_training */
-    METRIC_UNSUBSCRIBES,          /* successful unsubscribe_training */
+    METRIC_HANDSHAKES_REFUSED,     /* bad Engine.IO handshakes (HTTP 400) */
+    METRIC_SUBSCRIBES,             /* successful subscribe_training */
+    METRIC_UNSUBSCRIBES,           /* successful unsubscribe_training */
     METRIC_COUNT
 };
 

@@ -71,8 +71,8 @@ static bool room_has(const struct room *room, const struct eio_session *s)
 
 static void room_add(struct room *room, struct eio_session *s)
 {
-    room->members =
-        reserve_one(room->members, room->n_members, &room->cap_members, sizeof *room->members);
+    room->members = reserve_one(room->members, room->n_members, &room->cap_members,
+                                sizeof(struct eio_session *));
     ptrmap_put(&room->position, s, room->n_members);
     room->members[room->n_members++] = s;
 }
@@ -87,8 +87,8 @@ static void room_remove(struct room *room, const struct eio_session *s)
     if (last != s)
         ptrmap_put(&room->position, last, i);
     ptrmap_remove(&room->position, s);
-    room->members =
-        shrink_if_sparse(room->members, room->n_members, &room->cap_members, sizeof *room->members);
+    room->members = shrink_if_sparse(room->members, room->n_members, &room->cap_members,
+                                     sizeof(struct eio_session *));
 }
 
 /* Removes s from room and frees the room if that was its last member. */
@@ -122,7 +122,7 @@ static void membership_add(struct rooms *r, struct eio_session *s, struct room *
         m = xcalloc(1, sizeof *m);
         ptrmap_put(&r->sessions, s, (uintptr_t)m);
     }
-    m->rooms = reserve_one(m->rooms, m->n_rooms, &m->cap_rooms, sizeof *m->rooms);
+    m->rooms = reserve_one(m->rooms, m->n_rooms, &m->cap_rooms, sizeof(struct room *));
     m->rooms[m->n_rooms++] = room;
 }
 

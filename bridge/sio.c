@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -49,10 +50,11 @@ static void send_packet(struct sio *sio, struct sio_client *c, const struct sio_
 }
 
 /* Answers an ack id with one argument; steals arg. */
-static void send_ack(struct sio *sio, struct sio_client *c, const struct sio_packet *req, json_t *arg)
+static void send_ack(struct sio *sio, struct sio_client *c, const struct sio_packet *req,
+                     json_t *arg)
 {
     struct sio_packet ack = {.type = SIO_ACK, .has_id = true, .id = req->id};
-    strcpy(ack.nsp, req->nsp);
+    snprintf(ack.nsp, sizeof ack.nsp, "%s", req->nsp);
     ack.data = json_array();
     json_array_append_new(ack.data, arg);
     send_packet(sio, c, &ack);
@@ -81,7 +83,7 @@ static void protocol_error(struct sio *sio, struct sio_client *c, const char *wh
 static void on_connect(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
 {
     struct sio_packet reply = {.type = SIO_CONNECT};
-    strcpy(reply.nsp, p->nsp);
+    snprintf(reply.nsp, sizeof reply.nsp, "%s", p->nsp);
     if (strcmp(p->nsp, "/") != 0) {
         reply.type = SIO_CONNECT_ERROR;
         reply.data = json_pack("{s:s}", "message", "Invalid namespace");

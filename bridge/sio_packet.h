@@ -29,9 +29,9 @@ struct sio_packet {
     enum sio_type type;
     char nsp[SIO_MAX_NSP_LEN + 1]; /* "/" when the packet names none */
     bool has_id;
-    uint64_t id;                   /* ack id, valid if has_id */
-    unsigned n_attachments;        /* BINARY_EVENT / BINARY_ACK only */
-    json_t *data;                  /* owned; NULL when the packet has none */
+    uint64_t id;            /* ack id, valid if has_id */
+    unsigned n_attachments; /* BINARY_EVENT / BINARY_ACK only */
+    json_t *data;           /* owned; NULL when the packet has none */
 };
 
 /* Parses one text packet: <type>[<n>-][<nsp>,][<id>][<json>].

@@ -226,17 +226,30 @@ static int apply_option(struct sim_config *cfg, enum opt_id id, const char *src,
         return append_items(cfg, src, text, cfg->endpoints, &cfg->n_endpoints, MAX_ENDPOINTS);
     case OPT_SCENARIO:
         return append_items(cfg, src, text, cfg->scenarios, &cfg->n_scenarios, MAX_SCENARIOS);
-    case OPT_TRAINER: cfg->trainer = text; return 0;
-    case OPT_EPISODES: return parse_int(src, text, 1, 1000000000, &cfg->episodes);
-    case OPT_RATE: return parse_rate(src, text, &cfg->rate_hz);
-    case OPT_STOP_AT: return parse_int(src, text, 0, 1000000000, &cfg->stop_at);
-    case OPT_FAIL_AT: return parse_int(src, text, 0, 1000000000, &cfg->fail_at);
-    case OPT_LOOP: return parse_switch(src, text, &cfg->is_loop);
-    case OPT_PAUSE_MS: return parse_int(src, text, 0, 86400000, &cfg->pause_ms);
-    case OPT_READY_TIMEOUT_MS: return parse_int(src, text, -1, 3600000, &cfg->ready_timeout_ms);
-    case OPT_SEED: cfg->has_seed = true; return parse_int(src, text, 0, INT64_MAX, &cfg->seed);
-    case OPT_QUIET: return parse_switch(src, text, &cfg->is_quiet);
-    case OPT_COUNT: break;
+    case OPT_TRAINER:
+        cfg->trainer = text;
+        return 0;
+    case OPT_EPISODES:
+        return parse_int(src, text, 1, 1000000000, &cfg->episodes);
+    case OPT_RATE:
+        return parse_rate(src, text, &cfg->rate_hz);
+    case OPT_STOP_AT:
+        return parse_int(src, text, 0, 1000000000, &cfg->stop_at);
+    case OPT_FAIL_AT:
+        return parse_int(src, text, 0, 1000000000, &cfg->fail_at);
+    case OPT_LOOP:
+        return parse_switch(src, text, &cfg->is_loop);
+    case OPT_PAUSE_MS:
+        return parse_int(src, text, 0, 86400000, &cfg->pause_ms);
+    case OPT_READY_TIMEOUT_MS:
+        return parse_int(src, text, -1, 3600000, &cfg->ready_timeout_ms);
+    case OPT_SEED:
+        cfg->has_seed = true;
+        return parse_int(src, text, 0, INT64_MAX, &cfg->seed);
+    case OPT_QUIET:
+        return parse_switch(src, text, &cfg->is_quiet);
+    case OPT_COUNT:
+        break;
     }
     return -EINVAL;
 }

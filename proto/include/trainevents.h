@@ -23,13 +23,14 @@ extern "C" {
 #define TE_SCHEMA_VERSION 1
 
 /* Limits (proto/EVENTS.md, "Limits"). Lengths are in bytes, without the NUL. */
-#define TE_MAX_FRAME_BYTES 65536 /* one msgpack payload frame */
-#define TE_MAX_NAME_LEN 64       /* scenario names and trainer ids */
-#define TE_MAX_TIME_LEN 64       /* start_time (ISO 8601 text) */
-#define TE_MAX_TEXT_LEN 4096     /* training_error message and details */
+#define TE_MAX_FRAME_BYTES 65536       /* one msgpack payload frame */
+#define TE_MAX_NAME_LEN 64             /* scenario names and trainer ids */
+#define TE_MAX_TIME_LEN 64             /* start_time (ISO 8601 text) */
+#define TE_MAX_TEXT_LEN 4096           /* training_error message and details */
 #define TE_MAX_SEQ 9007199254740991ULL /* 2^53 - 1: exact in every JSON client */
-#define TE_MAX_JSON_BYTES 53248  /* te_event_to_json never needs more (52 KiB: text
-                                  * fields of control characters escape 6x) */
+#define TE_MAX_JSON_BYTES                                                                          \
+    53248 /* te_event_to_json never needs more (52 KiB: text                                       \
+           * fields of control characters escape 6x) */
 
 enum te_event_type {
     TE_TRAINING_STARTED,
@@ -82,12 +83,12 @@ struct te_training_error {
 
 /* One event: the envelope's metadata and the event's payload ("data"). */
 struct te_event {
-    uint32_t version;                /* TE_SCHEMA_VERSION */
-    enum te_event_type type;         /* envelope "event" */
+    uint32_t version;                   /* TE_SCHEMA_VERSION */
+    enum te_event_type type;            /* envelope "event" */
     char scenario[TE_MAX_NAME_LEN + 1]; /* envelope "scenario" == ZeroMQ topic */
     char trainer[TE_MAX_NAME_LEN + 1];  /* envelope "trainer" */
-    uint64_t seq;                    /* envelope "seq", 1..TE_MAX_SEQ */
-    int64_t ts_us;                   /* envelope "ts": µs since the Unix epoch */
+    uint64_t seq;                       /* envelope "seq", 1..TE_MAX_SEQ */
+    int64_t ts_us;                      /* envelope "ts": µs since the Unix epoch */
     union {
         struct te_started started;
         struct te_progress progress;
@@ -157,8 +158,8 @@ int te_event_decode(const void *buf, size_t len, struct te_event *ev, struct te_
 
 /* Decodes a two-frame ZeroMQ message [topic, payload]: te_event_decode plus
  * the check that the topic equals the envelope's scenario. */
-int te_frames_decode(const void *topic, size_t topic_len, const void *payload,
-                     size_t payload_len, struct te_event *ev, struct te_error *err);
+int te_frames_decode(const void *topic, size_t topic_len, const void *payload, size_t payload_len,
+                     struct te_event *ev, struct te_error *err);
 
 /* Writes the event as the JSON array the bridge sends after "42":
  *   ["<event>",<payload>,{"scenario_name":..,"trainer":..,"seq":..,"ts":..}]

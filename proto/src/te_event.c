@@ -20,7 +20,10 @@
 
 /* ------------------------------------------------------------ schema */
 
-#define FIELD(name, kind, member) {name, kind, offsetof(struct te_event, member)}
+#define FIELD(name, kind, member)                                                                  \
+    {                                                                                              \
+        name, kind, offsetof(struct te_event, member)                                              \
+    }
 
 static const struct te_field started_fields[] = {
     FIELD("scenario_name", TE_KIND_SCENARIO, data.started.scenario_name),
@@ -62,7 +65,10 @@ static const struct te_field error_fields[] = {
     FIELD("details", TE_KIND_TEXT, data.error.details),
 };
 
-#define SCHEMA(fields) {(fields), sizeof(fields) / sizeof(fields)[0]}
+#define SCHEMA(fields)                                                                             \
+    {                                                                                              \
+        (fields), sizeof(fields) / sizeof(fields)[0]                                               \
+    }
 
 const struct te_schema te_metrics_schema = SCHEMA(metrics_fields);
 
@@ -75,10 +81,8 @@ static const struct te_schema event_schemas[TE_EVENT_TYPE_COUNT] = {
 };
 
 static const char *const event_names[TE_EVENT_TYPE_COUNT] = {
-    [TE_TRAINING_STARTED] = "training_started",
-    [TE_TRAINING_PROGRESS] = "training_progress",
-    [TE_TRAINING_COMPLETED] = "training_completed",
-    [TE_TRAINING_STOPPED] = "training_stopped",
+    [TE_TRAINING_STARTED] = "training_started",     [TE_TRAINING_PROGRESS] = "training_progress",
+    [TE_TRAINING_COMPLETED] = "training_completed", [TE_TRAINING_STOPPED] = "training_stopped",
     [TE_TRAINING_ERROR] = "training_error",
 };
 

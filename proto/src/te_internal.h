@@ -30,9 +30,9 @@ enum te_kind {
 };
 
 struct te_field {
-    const char *name;   /* key on the wire and in JSON */
+    const char *name; /* key on the wire and in JSON */
     enum te_kind kind;
-    size_t offset;      /* of the value inside struct te_event */
+    size_t offset; /* of the value inside struct te_event */
 };
 
 struct te_schema {
@@ -63,8 +63,8 @@ static inline const void *te_field_cptr(const struct te_event *ev, const struct 
 
 /* Fills *err (NULL-safe): code, field (truncated to fit) and a message that
  * reads "<field>: <formatted text>" (or just the text when field is ""). */
-void te_err_set(struct te_error *err, enum te_errc code, const char *field, const char *fmt,
-                ...) __attribute__((format(printf, 4, 5)));
+void te_err_set(struct te_error *err, enum te_errc code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Sets *err (NULL-safe) to TE_OK with an empty field and message. */
 void te_err_clear(struct te_error *err);

@@ -114,8 +114,8 @@ static enum scan_result scan_item(const uint8_t *p, size_t len, size_t *pos, uin
 static int scan_one(const uint8_t *p, size_t len, size_t *pos, uint64_t *n_children,
                     bool *is_container, struct te_error *err)
 {
-    enum scan_result r = *pos < len ? scan_item(p, len, pos, n_children, is_container)
-                                    : SCAN_TRUNCATED;
+    enum scan_result r =
+        *pos < len ? scan_item(p, len, pos, n_children, is_container) : SCAN_TRUNCATED;
     if (r == SCAN_BAD_BYTE)
         te_err_set(err, TE_E_MALFORMED, "", "byte 0x%02x at offset %zu is not msgpack", p[*pos],
                    *pos);
@@ -169,17 +169,26 @@ static int prescan(const uint8_t *p, size_t len, struct te_error *err)
 static const char *type_name(msgpack_object_type t)
 {
     switch (t) {
-    case MSGPACK_OBJECT_NIL: return "nil";
-    case MSGPACK_OBJECT_BOOLEAN: return "boolean";
+    case MSGPACK_OBJECT_NIL:
+        return "nil";
+    case MSGPACK_OBJECT_BOOLEAN:
+        return "boolean";
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return "integer";
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return "float";
-    case MSGPACK_OBJECT_STR: return "string";
-    case MSGPACK_OBJECT_ARRAY: return "array";
-    case MSGPACK_OBJECT_MAP: return "map";
-    case MSGPACK_OBJECT_BIN: return "binary";
-    case MSGPACK_OBJECT_EXT: return "extension";
+    case MSGPACK_OBJECT_FLOAT64:
+        return "float";
+    case MSGPACK_OBJECT_STR:
+        return "string";
+    case MSGPACK_OBJECT_ARRAY:
+        return "array";
+    case MSGPACK_OBJECT_MAP:
+        return "map";
+    case MSGPACK_OBJECT_BIN:
+        return "binary";
+    case MSGPACK_OBJECT_EXT:
+        return "extension";
     }
     return "unknown";
 }
@@ -262,8 +271,7 @@ static int read_int(const msgpack_object *o, const char *path, int64_t *out, str
 }
 
 /* Reads a finite float, or an integer small enough to be exact as one. */
-static int read_float(const msgpack_object *o, const char *path, double *out,
-                      struct te_error *err)
+static int read_float(const msgpack_object *o, const char *path, double *out, struct te_error *err)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_FLOAT32:

@@ -459,9 +459,15 @@ Test(config, fini_is_safe_twice_and_after_errors)
 
 Test(config, cors_origins_transports_and_connect_timeout)
 {
-    const char *args[] = {"--cors-origin", "https://dash.example.com:8443", "--cors-origin",
-                          "http://127.0.0.1:3000", "--transports", "websocket",
-                          "--connect-timeout", "0", NULL};
+    const char *args[] = {"--cors-origin",
+                          "https://dash.example.com:8443",
+                          "--cors-origin",
+                          "http://127.0.0.1:3000",
+                          "--transports",
+                          "websocket",
+                          "--connect-timeout",
+                          "0",
+                          NULL};
     cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
     cr_assert_eq(cfg.n_cors_origins, 2);
     cr_assert_str_eq(cfg.cors_origins[0], "https://dash.example.com:8443");
@@ -473,8 +479,8 @@ Test(config, cors_origins_transports_and_connect_timeout)
 
 Test(config, cors_origins_from_environment)
 {
-    const char *env[] = {"TRAINBRIDGE_CORS_ORIGIN=*,http://a.example", "TRAINBRIDGE_TRANSPORTS=polling",
-                         NULL};
+    const char *env[] = {"TRAINBRIDGE_CORS_ORIGIN=*,http://a.example",
+                         "TRAINBRIDGE_TRANSPORTS=polling", NULL};
     cr_assert_eq(parse(NULL, env), CFG_OK, "%s", err);
     cr_assert_eq(cfg.n_cors_origins, 2);
     cr_assert_str_eq(cfg.cors_origins[0], "*");

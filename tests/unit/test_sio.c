@@ -51,8 +51,10 @@ static void setup(void)
     memset(&m, 0, sizeof m);
     rooms = rooms_new();
     sio = sio_new(rooms, &m, 4);
-    struct eio_server_opts opts = {.ping_interval_ms = 25000, .ping_timeout_ms = 20000,
-                                   .max_payload = 1000, .client_queue_bytes = 4096};
+    struct eio_server_opts opts = {.ping_interval_ms = 25000,
+                                   .ping_timeout_ms = 20000,
+                                   .max_payload = 1000,
+                                   .client_queue_bytes = 4096};
     struct eio_handler h = sio_eio_handler(sio);
     eio = eio_server_new(lws, &opts, &h, &m);
 }
@@ -276,10 +278,20 @@ struct malformed {
 
 ParameterizedTestParameters(sio, malformed_packet_closes_only_that_session)
 {
-    static struct malformed cases[] = {{"4"},    {"49"},  {"42["},           {"42{}"},
-                                       {"42[]"}, {"42[1]"}, {"44{}"},         {"4x"},
-                                       {"42[\"a\"]junk"}, {"40/nsp"}, {"9"}, {""},
-                                       {"42[\"subscribe_training\"]"}, {"41"}};
+    static struct malformed cases[] = {{"4"},
+                                       {"49"},
+                                       {"42["},
+                                       {"42{}"},
+                                       {"42[]"},
+                                       {"42[1]"},
+                                       {"44{}"},
+                                       {"4x"},
+                                       {"42[\"a\"]junk"},
+                                       {"40/nsp"},
+                                       {"9"},
+                                       {""},
+                                       {"42[\"subscribe_training\"]"},
+                                       {"41"}};
     return cr_make_param_array(struct malformed, cases, sizeof cases / sizeof cases[0]);
 }
 

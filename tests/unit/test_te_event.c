@@ -59,22 +59,35 @@ static void expect_invalid(const struct te_event *ev, enum te_errc code, const c
 
 Test(te_event, errc_names_are_stable)
 {
-    static const char *const want[TE_ERRC_COUNT] = {
-        "ok", "malformed", "trailing_bytes", "oversize", "not_a_map", "too_deep",
-        "missing_field", "extra_field", "duplicate_field", "wrong_type", "out_of_range",
-        "too_long", "bad_utf8", "bad_charset", "bad_version", "unknown_event",
-        "scenario_mismatch", "topic_mismatch", "bad_frames"};
+    static const char *const want[TE_ERRC_COUNT] = {"ok",
+                                                    "malformed",
+                                                    "trailing_bytes",
+                                                    "oversize",
+                                                    "not_a_map",
+                                                    "too_deep",
+                                                    "missing_field",
+                                                    "extra_field",
+                                                    "duplicate_field",
+                                                    "wrong_type",
+                                                    "out_of_range",
+                                                    "too_long",
+                                                    "bad_utf8",
+                                                    "bad_charset",
+                                                    "bad_version",
+                                                    "unknown_event",
+                                                    "scenario_mismatch",
+                                                    "topic_mismatch",
+                                                    "bad_frames"};
     for (int c = 0; c < TE_ERRC_COUNT; c++)
         cr_expect_str_eq(te_errc_name((enum te_errc)c), want[c]);
     cr_expect_str_eq(te_errc_name(TE_ERRC_COUNT), "unknown");
-    cr_expect_str_eq(te_errc_name((enum te_errc)-1), "unknown");
+    cr_expect_str_eq(te_errc_name((enum te_errc) - 1), "unknown");
 }
 
 Test(te_event, event_names_round_trip)
 {
     static const char *const want[] = {"training_started", "training_progress",
-                                       "training_completed", "training_stopped",
-                                       "training_error"};
+                                       "training_completed", "training_stopped", "training_error"};
     for (int t = 0; t < TE_EVENT_TYPE_COUNT; t++) {
         enum te_event_type back = TE_EVENT_TYPE_COUNT;
         cr_expect_str_eq(te_event_name((enum te_event_type)t), want[t]);
@@ -103,11 +116,20 @@ struct name_case {
 ParameterizedTestParameters(te_event, name_charset)
 {
     static struct name_case cases[] = {
-        {"alpha", true},         {"A-b_c.d:e", true},   {"0", true},
-        {"x.", true},            {"run:42", true},      {"", false},
-        {".hidden", false},      {"*", false},          {"a b", false},
-        {"a/b", false},          {"caf\xc3\xa9", false}, {"a*", false},
-        {"tab\there", false},    {"#1", false},
+        {"alpha", true},
+        {"A-b_c.d:e", true},
+        {"0", true},
+        {"x.", true},
+        {"run:42", true},
+        {"", false},
+        {".hidden", false},
+        {"*", false},
+        {"a b", false},
+        {"a/b", false},
+        {"caf\xc3\xa9", false},
+        {"a*", false},
+        {"tab\there", false},
+        {"#1", false},
         {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true},   /* 64 */
         {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false}, /* 65 */
     };
@@ -129,26 +151,26 @@ ParameterizedTestParameters(te_event, utf8)
 {
     static struct utf8_case cases[] = {
         {"abc", 3, true},
-        {"\xc3\xa9", 2, true},             /* é */
-        {"\xe6\x97\xa5", 3, true},         /* 日 */
-        {"\xf0\x9f\x98\x80", 4, true},     /* U+1F600 */
-        {"\xf4\x8f\xbf\xbf", 4, true},     /* U+10FFFF */
-        {"\xed\x9f\xbf", 3, true},         /* U+D7FF */
+        {"\xc3\xa9", 2, true},         /* é */
+        {"\xe6\x97\xa5", 3, true},     /* 日 */
+        {"\xf0\x9f\x98\x80", 4, true}, /* U+1F600 */
+        {"\xf4\x8f\xbf\xbf", 4, true}, /* U+10FFFF */
+        {"\xed\x9f\xbf", 3, true},     /* U+D7FF */
         {"", 0, true},
-        {"a\0b", 3, false},                /* NUL */
-        {"\xc0\xaf", 2, false},            /* overlong '/' */
-        {"\xc1\xbf", 2, false},            /* overlong */
-        {"\xe0\x80\xaf", 3, false},        /* overlong */
-        {"\xf0\x80\x80\xaf", 4, false},    /* overlong */
-        {"\xed\xa0\x80", 3, false},        /* surrogate U+D800 */
-        {"\xed\xbf\xbf", 3, false},        /* surrogate U+DFFF */
-        {"\xf4\x90\x80\x80", 4, false},    /* U+110000 */
+        {"a\0b", 3, false},             /* NUL */
+        {"\xc0\xaf", 2, false},         /* overlong '/' */
+        {"\xc1\xbf", 2, false},         /* overlong */
+        {"\xe0\x80\xaf", 3, false},     /* overlong */
+        {"\xf0\x80\x80\xaf", 4, false}, /* overlong */
+        {"\xed\xa0\x80", 3, false},     /* surrogate U+D800 */
+        {"\xed\xbf\xbf", 3, false},     /* surrogate U+DFFF */
+        {"\xf4\x90\x80\x80", 4, false}, /* U+110000 */
         {"\xf5\x80\x80\x80", 4, false},
-        {"\xe6\x97", 2, false},            /* truncated */
-        {"\xc3", 1, false},                /* truncated */
-        {"\x80", 1, false},                /* lone continuation */
+        {"\xe6\x97", 2, false}, /* truncated */
+        {"\xc3", 1, false},     /* truncated */
+        {"\x80", 1, false},     /* lone continuation */
         {"\xff", 1, false},
-        {"\xc3\x28", 2, false},            /* bad continuation */
+        {"\xc3\x28", 2, false}, /* bad continuation */
     };
     return cr_make_param_array(struct utf8_case, cases, sizeof cases / sizeof cases[0]);
 }

@@ -33,15 +33,14 @@ static const struct tfield env_fields[] = {{"v", 'V'},       {"event", 'E'}, {"s
 static const struct tfield started_fields[] = {
     {"scenario_name", 'N'}, {"num_episodes", 'i'}, {"start_time", 'T'}};
 static const struct tfield progress_fields[] = {
-    {"episode", 'i'},  {"total_episodes", 'i'}, {"avg_reward", 'f'},
-    {"avg_duration", 'f'}, {"avg_cash", 'f'},   {"avg_invested", 'f'},
-    {"stability", 'f'}, {"goal_adherence", 'f'}, {"elapsed_time", 'f'}};
+    {"episode", 'i'},      {"total_episodes", 'i'}, {"avg_reward", 'f'},
+    {"avg_duration", 'f'}, {"avg_cash", 'f'},       {"avg_invested", 'f'},
+    {"stability", 'f'},    {"goal_adherence", 'f'}, {"elapsed_time", 'f'}};
 static const struct tfield completed_fields[] = {
     {"scenario_name", 'N'}, {"episodes_completed", 'i'}, {"final_metrics", 'm'}};
 static const struct tfield metrics_fields[] = {
     {"avg_reward", 'f'}, {"avg_duration", 'f'}, {"stability", 'f'}};
-static const struct tfield stopped_fields[] = {{"scenario_name", 'N'},
-                                               {"episodes_completed", 'i'}};
+static const struct tfield stopped_fields[] = {{"scenario_name", 'N'}, {"episodes_completed", 'i'}};
 static const struct tfield error_fields[] = {{"message", 'X'}, {"details", 'X'}};
 
 struct tevent {
@@ -89,7 +88,10 @@ static int write_frame(void *data, const char *buf, size_t len)
 }
 
 /* A frame from a string literal (which may hold NUL bytes). */
-#define LIT(s) {s, sizeof s - 1}
+#define LIT(s)                                                                                     \
+    {                                                                                              \
+        s, sizeof s - 1                                                                            \
+    }
 
 static struct raw raw_bytes(const char *b, size_t len)
 {
@@ -172,16 +174,35 @@ static void pack_default(msgpack_packer *pk, int ev, const char *path, char kind
                          const struct mutation *m)
 {
     switch (kind) {
-    case 'V': msgpack_pack_int(pk, 1); break;
-    case 'E': pack_cstr(pk, tevents[ev].name); break;
-    case 'N': pack_cstr(pk, "alpha"); break;
-    case 'T': pack_cstr(pk, "2024-05-01T12:00:00Z"); break;
-    case 'X': pack_cstr(pk, "text"); break;
-    case 'i': msgpack_pack_int(pk, 7); break;
-    case 'f': msgpack_pack_double(pk, 2.5); break;
-    case 'D': pack_map(pk, ev, path, tevents[ev].fields, tevents[ev].n_fields, m); break;
-    case 'm': pack_map(pk, ev, path, metrics_fields, N_OF(metrics_fields), m); break;
-    default: cr_assert_fail("bad kind %c", kind);
+    case 'V':
+        msgpack_pack_int(pk, 1);
+        break;
+    case 'E':
+        pack_cstr(pk, tevents[ev].name);
+        break;
+    case 'N':
+        pack_cstr(pk, "alpha");
+        break;
+    case 'T':
+        pack_cstr(pk, "2024-05-01T12:00:00Z");
+        break;
+    case 'X':
+        pack_cstr(pk, "text");
+        break;
+    case 'i':
+        msgpack_pack_int(pk, 7);
+        break;
+    case 'f':
+        msgpack_pack_double(pk, 2.5);
+        break;
+    case 'D':
+        pack_map(pk, ev, path, tevents[ev].fields, tevents[ev].n_fields, m);
+        break;
+    case 'm':
+        pack_map(pk, ev, path, metrics_fields, N_OF(metrics_fields), m);
+        break;
+    default:
+        cr_assert_fail("bad kind %c", kind);
     }
 }
 
@@ -304,7 +325,10 @@ ParameterizedTest(struct field_case *c, te_msgpack, fields)
                 TE_E_MISSING, path);
     expect_code((struct frame[]){build(c->event, (struct mutation){MUT_DUP, path, {.len = 0}})},
                 TE_E_DUPLICATE, path);
-    struct raw wrong[] = {raw_bytes("\xc0", 1), raw_bytes("\xc3", 1), raw_bytes("\xc4\x01" "A", 3),
+    struct raw wrong[] = {raw_bytes("\xc0", 1), raw_bytes("\xc3", 1),
+                          raw_bytes("\xc4\x01"
+                                    "A",
+                                    3),
                           raw_bytes("\xd6\xff\x00\x00\x00\x01", 6),
                           strchr("if", f->kind) ? raw_str("1", 1) : raw_f64(3.0)};
     for (size_t i = 0; i < N_OF(wrong); i++) {
@@ -312,7 +336,10 @@ ParameterizedTest(struct field_case *c, te_msgpack, fields)
         expect_code(&fr, is_map ? TE_E_NOT_MAP : TE_E_TYPE, path);
     }
     struct frame arr = replaced(c->event, path, raw_bytes("\x90", 1));
-    expect_code(&arr, c->level == 2 ? TE_E_NESTING : is_map ? TE_E_NOT_MAP : TE_E_TYPE,
+    expect_code(&arr,
+                c->level == 2 ? TE_E_NESTING
+                : is_map      ? TE_E_NOT_MAP
+                              : TE_E_TYPE,
                 c->level == 2 ? "" : path);
     if (f->kind == 'i') /* 3.0 is not an integer, whatever its value */
         expect_code((struct frame[]){replaced(c->event, path, raw_f32(3.0f))}, TE_E_TYPE, path);
@@ -370,22 +397,22 @@ Test(te_msgpack, accepts_ints_in_float_fields)
             cr_assert_eq(te_event_decode(f.b, f.len, &ev, NULL), 0, "%s = %ld", path,
                          (long)values[i]);
             const struct te_progress *g = &ev.data.progress;
-            const double got[] = {g->avg_reward, g->avg_duration, g->avg_cash, g->avg_invested,
-                                  g->stability, g->goal_adherence, g->elapsed_time};
+            const double got[] = {g->avg_reward, g->avg_duration,   g->avg_cash,    g->avg_invested,
+                                  g->stability,  g->goal_adherence, g->elapsed_time};
             cr_expect_eq(got[p - 2], (double)values[i], "%s", path);
         }
-        expect_code((struct frame[]){replaced(1, path, raw_i64(TE_MAX_EXACT_INT + 1))},
-                    TE_E_RANGE, path);
-        expect_code((struct frame[]){replaced(1, path, raw_i64(-TE_MAX_EXACT_INT - 1))},
-                    TE_E_RANGE, path);
+        expect_code((struct frame[]){replaced(1, path, raw_i64(TE_MAX_EXACT_INT + 1))}, TE_E_RANGE,
+                    path);
+        expect_code((struct frame[]){replaced(1, path, raw_i64(-TE_MAX_EXACT_INT - 1))}, TE_E_RANGE,
+                    path);
         expect_code((struct frame[]){replaced(1, path, raw_u64(UINT64_MAX))}, TE_E_RANGE, path);
     }
 }
 
 Test(te_msgpack, accepts_float32)
 {
-    struct frame f = replaced(TE_TRAINING_COMPLETED, "data.final_metrics.stability",
-                              raw_f32(0.25f));
+    struct frame f =
+        replaced(TE_TRAINING_COMPLETED, "data.final_metrics.stability", raw_f32(0.25f));
     struct te_event ev;
     cr_assert_eq(te_event_decode(f.b, f.len, &ev, NULL), 0);
     cr_expect_eq(ev.data.completed.final_metrics.stability, 0.25);
@@ -409,13 +436,13 @@ Test(te_msgpack, checks_int64_edges)
     struct frame f = replaced(0, "data.num_episodes", raw_i64(INT64_MAX));
     cr_assert_eq(te_event_decode(f.b, f.len, &ev, NULL), 0);
     cr_expect_eq(ev.data.started.num_episodes, INT64_MAX);
-    expect_code((struct frame[]){replaced(0, "data.num_episodes", raw_i64(INT64_MIN))},
-                TE_E_RANGE, "data.num_episodes");
+    expect_code((struct frame[]){replaced(0, "data.num_episodes", raw_i64(INT64_MIN))}, TE_E_RANGE,
+                "data.num_episodes");
     expect_code((struct frame[]){replaced(0, "data.num_episodes", raw_i64(-1))}, TE_E_RANGE,
                 "data.num_episodes");
-    expect_code((struct frame[]){replaced(3, "data.episodes_completed",
-                                          raw_u64((uint64_t)INT64_MAX + 1))},
-                TE_E_RANGE, "data.episodes_completed");
+    expect_code(
+        (struct frame[]){replaced(3, "data.episodes_completed", raw_u64((uint64_t)INT64_MAX + 1))},
+        TE_E_RANGE, "data.episodes_completed");
     expect_code((struct frame[]){replaced(1, "data.total_episodes", raw_u64(UINT64_MAX))},
                 TE_E_RANGE, "data.total_episodes");
 }
@@ -443,7 +470,9 @@ Test(te_msgpack, rejects_other_versions)
     for (size_t i = 0; i < N_OF(bad); i++)
         expect_code((struct frame[]){replaced(1, "v", bad[i])}, TE_E_VERSION, "v");
     /* a v2 message is reported as v2 even though its fields differ too */
-    expect_code((struct frame[]){LIT("\x82\xa1v\x02\xa5" "extra\xc0")}, TE_E_VERSION, "v");
+    expect_code((struct frame[]){LIT("\x82\xa1v\x02\xa5"
+                                     "extra\xc0")},
+                TE_E_VERSION, "v");
     expect_code((struct frame[]){replaced(1, "v", raw_f64(1.0))}, TE_E_TYPE, "v");
     expect_code((struct frame[]){replaced(1, "v", raw_str("1", 1))}, TE_E_TYPE, "v");
 }
@@ -455,8 +484,8 @@ Test(te_msgpack, rejects_unknown_event)
     expect_code((struct frame[]){replaced(1, "event", raw_str("", 0))}, TE_E_UNKNOWN_EVENT,
                 "event");
     /* a real event name with another event's payload */
-    expect_code((struct frame[]){replaced(1, "event", raw_str("training_error", 14))},
-                TE_E_EXTRA, "data.episode");
+    expect_code((struct frame[]){replaced(1, "event", raw_str("training_error", 14))}, TE_E_EXTRA,
+                "data.episode");
 }
 
 Test(te_msgpack, rejects_scenario_mismatch)
@@ -506,13 +535,12 @@ struct bad_utf8 {
 ParameterizedTestParameters(te_msgpack, rejects_bad_utf8)
 {
     static struct bad_utf8 cases[] = {
-        {"\xc0\xaf", 2},         /* overlong */
-        {"\xe0\x80\xaf", 3},     /* overlong */
-        {"\xed\xa0\x80", 3},     /* surrogate */
-        {"ok\xe6\x97", 4},       /* truncated sequence */
-        {"\xff", 1},
-        {"\xf4\x90\x80\x80", 4}, /* above U+10FFFF */
-        {"a\0b", 3},             /* NUL */
+        {"\xc0\xaf", 2},                              /* overlong */
+        {"\xe0\x80\xaf", 3},                          /* overlong */
+        {"\xed\xa0\x80", 3},                          /* surrogate */
+        {"ok\xe6\x97", 4},                            /* truncated sequence */
+        {"\xff", 1},         {"\xf4\x90\x80\x80", 4}, /* above U+10FFFF */
+        {"a\0b", 3},                                  /* NUL */
     };
     return cr_make_param_array(struct bad_utf8, cases, N_OF(cases));
 }
@@ -522,8 +550,7 @@ ParameterizedTest(struct bad_utf8 *c, te_msgpack, rejects_bad_utf8)
     struct raw r = raw_str(c->bytes, c->len);
     expect_code((struct frame[]){replaced(4, "data.message", r)}, TE_E_UTF8, "data.message");
     expect_code((struct frame[]){replaced(4, "scenario", r)}, TE_E_UTF8, "scenario");
-    expect_code((struct frame[]){replaced(0, "data.start_time", r)}, TE_E_UTF8,
-                "data.start_time");
+    expect_code((struct frame[]){replaced(0, "data.start_time", r)}, TE_E_UTF8, "data.start_time");
 }
 
 Test(te_msgpack, rejects_nesting_deeper_than_schema)
@@ -534,17 +561,25 @@ Test(te_msgpack, rejects_nesting_deeper_than_schema)
     expect_code(&f, TE_E_NESTING, "");
     expect_code((struct frame[]){LIT("\x91\x91\x91\x90")}, TE_E_NESTING, "");
     expect_code((struct frame[]){LIT("\x91\x91\x90")}, TE_E_NOT_MAP, "");
-    expect_code((struct frame[]){replaced(2, "data.final_metrics.avg_reward",
-                                          raw_bytes("\x91\x01", 2))},
-                TE_E_NESTING, "");
-    expect_code((struct frame[]){replaced(1, "data.episode", raw_bytes("\x81\xa1" "a\x80", 4))},
+    expect_code(
+        (struct frame[]){replaced(2, "data.final_metrics.avg_reward", raw_bytes("\x91\x01", 2))},
+        TE_E_NESTING, "");
+    expect_code((struct frame[]){replaced(1, "data.episode",
+                                          raw_bytes("\x81\xa1"
+                                                    "a\x80",
+                                                    4))},
                 TE_E_NESTING, "");
 }
 
 Test(te_msgpack, rejects_non_map_top_level)
 {
-    static const struct frame cases[] = {{"\x01", 1}, {"\x90", 1}, {"\xa1" "a", 2},
-                                         {"\xc0", 1}, {"\xcb\0\0\0\0\0\0\0\0", 9}};
+    static const struct frame cases[] = {{"\x01", 1},
+                                         {"\x90", 1},
+                                         {"\xa1"
+                                          "a",
+                                          2},
+                                         {"\xc0", 1},
+                                         {"\xcb\0\0\0\0\0\0\0\0", 9}};
     for (size_t i = 0; i < N_OF(cases); i++)
         expect_code(&cases[i], TE_E_NOT_MAP, "");
 }
@@ -553,10 +588,18 @@ Test(te_msgpack, rejects_huge_declared_counts_without_allocating)
 {
     /* each would make msgpack-c allocate gigabytes if it got the bytes */
     static const struct frame cases[] = {
-        {"\xdd\xff\xff\xff\xff", 5},     {"\xdf\xff\xff\xff\xff", 5},
-        {"\xdc\xff\xff", 3},             {"\xde\x00\x02\xc0\xc0\xc0", 6},
-        {"\xdb\xff\xff\xff\xff" "a", 6}, {"\x81\xa1" "a\xdd\xff\xff\xff\xff", 8},
-        {"\xc6\xff\xff\xff\xff", 5},     {"\xc9\xff\xff\xff\xff\x01", 6},
+        {"\xdd\xff\xff\xff\xff", 5},
+        {"\xdf\xff\xff\xff\xff", 5},
+        {"\xdc\xff\xff", 3},
+        {"\xde\x00\x02\xc0\xc0\xc0", 6},
+        {"\xdb\xff\xff\xff\xff"
+         "a",
+         6},
+        {"\x81\xa1"
+         "a\xdd\xff\xff\xff\xff",
+         8},
+        {"\xc6\xff\xff\xff\xff", 5},
+        {"\xc9\xff\xff\xff\xff\x01", 6},
     };
     for (size_t i = 0; i < N_OF(cases); i++)
         expect_code(&cases[i], TE_E_MALFORMED, "");
@@ -668,8 +711,8 @@ Test(te_msgpack, round_trips_every_event)
         cr_assert_gt(len, 0, "%s: %s", te_event_name(in.type), err.msg);
         cr_assert_eq(te_event_decode(buf, (size_t)len, &out, &err), 0, "%s", err.msg);
         cr_expect(te_event_equal(&in, &out), "%s changed in a round trip", te_event_name(in.type));
-        cr_expect_eq(te_frames_decode(in.scenario, strlen(in.scenario), buf, (size_t)len, &out,
-                                      &err), 0);
+        cr_expect_eq(
+            te_frames_decode(in.scenario, strlen(in.scenario), buf, (size_t)len, &out, &err), 0);
     }
 }
 
@@ -693,17 +736,22 @@ Test(te_msgpack, round_trip_keeps_values)
 /* The canonical bytes, as shown in proto/EVENTS.md. */
 Test(te_msgpack, encodes_canonical_bytes)
 {
-    static const char want[] =
-        "\x87"
-        "\xa1v\x01"
-        "\xa5" "event\xb0training_stopped"
-        "\xa8scenario\xa5" "alpha"
-        "\xa7trainer\xa6host-1"
-        "\xa3seq\x2a"
-        "\xa2ts\xcf\x00\x06\x17\x63\x39\xd9\x30\x00"
-        "\xa4" "data\x82"
-        "\xad" "scenario_name\xa5" "alpha"
-        "\xb2" "episodes_completed\x07";
+    static const char want[] = "\x87"
+                               "\xa1v\x01"
+                               "\xa5"
+                               "event\xb0training_stopped"
+                               "\xa8scenario\xa5"
+                               "alpha"
+                               "\xa7trainer\xa6host-1"
+                               "\xa3seq\x2a"
+                               "\xa2ts\xcf\x00\x06\x17\x63\x39\xd9\x30\x00"
+                               "\xa4"
+                               "data\x82"
+                               "\xad"
+                               "scenario_name\xa5"
+                               "alpha"
+                               "\xb2"
+                               "episodes_completed\x07";
     struct te_event ev;
     memset(&ev, 0, sizeof ev);
     ev.version = TE_SCHEMA_VERSION;
