@@ -26,7 +26,8 @@ run_suite() { # $1: build dir, rest: cmake options
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "${TB_SKIP_ASAN:-0}" != 1 ]; then
-    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    # a small quarantine keeps RSS meaningful for the tests that bound it
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:quarantine_size_mb=16}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     run_suite build-asan -DCMAKE_BUILD_TYPE=Debug \
         "-DCMAKE_C_FLAGS=-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
