@@ -186,6 +186,20 @@ void eio_server_close_all(struct eio_server *srv)
     lws_dll2_foreach_safe(&srv->sessions, NULL, close_one);
 }
 
+static int free_if_unconnected(struct lws_dll2 *d, void *user)
+{
+    (void)user;
+    struct eio_session *s = lws_container_of(d, struct eio_session, link);
+    if (s->ops->kind == EIO_TRANSPORT_POLLING)
+        eio_session_free(&s);
+    return 0;
+}
+
+void eio_server_free_unconnected(struct eio_server *srv)
+{
+    lws_dll2_foreach_safe(&srv->sessions, NULL, free_if_unconnected);
+}
+
 /* ------------------------------------------------------------ sessions */
 
 struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_transport_ops *ops,
@@ -276,6 +290,8 @@ void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, 
         return;
     case EIO_CLOSE:
         eio_session_drop(s, "client closed");
+        return;
+    case EIO_NOOP:
         return;
     default:
         protocol_error(s, "unexpected Engine.IO packet type");

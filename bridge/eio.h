@@ -83,6 +83,11 @@ size_t eio_server_queued_bytes(const struct eio_server *srv);
 /* Closes every session with an Engine.IO close packet (shutdown). */
 void eio_server_close_all(struct eio_server *srv);
 
+/* Frees every session no connection holds (long-polling ones): the end of
+ * a shutdown, while the lws context still exists. WebSocket sessions go
+ * with their connections. */
+void eio_server_free_unconnected(struct eio_server *srv);
+
 /* Opens a session on a transport connection: queues the open packet, starts
  * the heartbeat, tells the handler. Returned pointer is owned by srv. */
 struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_transport_ops *ops,

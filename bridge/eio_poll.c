@@ -316,7 +316,11 @@ static void encode_answer(const struct eio_session *s, size_t n, char *out)
     }
 }
 
-static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct eio_session *s)
+/* Answers the held poll with what is queued, or keeps holding it. The
+ * request's data (pc) is not touched after the response: lws may free it
+ * when a keep-alive transaction completes. */
+static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+                       struct eio_session *s)
 {
     struct poll_state *ps = state_of(s);
     size_t len;
@@ -325,6 +329,7 @@ static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct eio_sessi
         return eio_session_should_end(s) ? -1 : 0; /* nothing to say yet: keep holding */
     ps->held_get = NULL;
     ps->is_nudged = false;
+    pc->is_held_get = false;
     if (n == 0)
         return respond_payload(wsi, ctx, "6", 1);
     char *body = xmalloc(len + 1);
@@ -351,9 +356,7 @@ int eio_poll_writeable(struct lws *wsi, struct server_ctx *ctx, struct poll_conn
         pc->is_held_get = false;
         return -1;
     }
-    int rc = answer_poll(wsi, ctx, s);
-    pc->is_held_get = state_of(s)->held_get == wsi; /* still held if nothing was said */
-    return rc;
+    return answer_poll(wsi, ctx, pc, s);
 }
 
 void eio_poll_closed(struct lws *wsi, struct poll_conn *pc)

@@ -230,6 +230,8 @@ void server_drain(struct server *srv, int deadline_ms)
             break;
     }
     lws_sul_cancel(&srv->sul_drain);
+    for (size_t i = 0; i < ctx->n_mounts; i++)
+        eio_server_free_unconnected(ctx->mounts[i].eio);
     if (n_sessions(ctx) > 0)
         log_warn("server", "%zu sessions still open at the drain deadline", n_sessions(ctx));
 }

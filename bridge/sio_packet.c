@@ -93,17 +93,13 @@ static int read_namespace(struct cursor *c, struct sio_packet *p, const char **w
         *why = "namespace too long";
         return -EPROTO;
     }
-    if (c->i + n >= c->len) {
-        *why = "namespace not terminated by ','";
-        return -EPROTO;
-    }
-    if (c->s[c->i + n] != ',') {
+    if (c->i + n < c->len && c->s[c->i + n] != ',') {
         *why = "invalid character in namespace";
         return -EPROTO;
     }
     memcpy(p->nsp, c->s + c->i, n);
     p->nsp[n] = '\0';
-    c->i += n + 1;
+    c->i += n + (c->i + n < c->len); /* the ',' (a packet may end with the namespace) */
     return 0;
 }
 

@@ -17,9 +17,9 @@ enum opt_kind { OPT_ENDPOINTS, OPT_HOSTPORT, OPT_INT, OPT_LOG_LEVEL, OPT_HELP, O
 
 /* One flag: its name, how its value is parsed, its default and its help. */
 struct opt {
-    const char *flag;     /* without the leading "--" */
-    const char *alias;    /* e.g. "-h", or NULL */
-    const char *metavar;  /* NULL for switches */
+    const char *flag;    /* without the leading "--" */
+    const char *alias;   /* e.g. "-h", or NULL */
+    const char *metavar; /* NULL for switches */
     enum opt_kind kind;
     const char *default_text;
     long long min, max; /* OPT_INT bounds */
@@ -50,7 +50,7 @@ static const struct opt options[] = {
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
-static const char *const endpoint_schemes[] = {"tcp://", "ipc://", "inproc://", "pgm://",
+static const char *const endpoint_schemes[] = {"tcp://",  "ipc://",  "inproc://", "pgm://",
                                                "epgm://", "tipc://", "vmci://"};
 
 /* The parse in progress: the config and the caller's error buffer. */
@@ -129,8 +129,8 @@ static void clear_list(struct proxy_cfg *cfg, const struct opt *o)
     *n = 0;
 }
 
-static int add_endpoint(struct parse_ctx *ctx, const struct opt *o, const char *text,
-                        size_t len, const char *where)
+static int add_endpoint(struct parse_ctx *ctx, const struct opt *o, const char *text, size_t len,
+                        const char *where)
 {
     size_t *n;
     char **items = list_items(ctx->cfg, o, &n);
@@ -196,8 +196,7 @@ static int set_hostport(struct parse_ctx *ctx, const char *text, const char *whe
     return 0;
 }
 
-static int set_int(struct parse_ctx *ctx, const struct opt *o, const char *text,
-                   const char *where)
+static int set_int(struct parse_ctx *ctx, const struct opt *o, const char *text, const char *where)
 {
     char *end = NULL;
     errno = 0;

@@ -16,9 +16,11 @@
 #define PROXY_CFG_ENDPOINT_MAX_LEN 255
 
 struct proxy_cfg {
-    char *frontend[PROXY_CFG_MAX_ENDPOINTS]; /* --frontend, XSUB side, default all interfaces port 5555 */
+    char *frontend[PROXY_CFG_MAX_ENDPOINTS]; /* --frontend, XSUB side, default all interfaces port
+                                                5555 */
     size_t n_frontend;
-    char *backend[PROXY_CFG_MAX_ENDPOINTS]; /* --backend, XPUB side, default all interfaces port 5557 */
+    char *backend[PROXY_CFG_MAX_ENDPOINTS]; /* --backend, XPUB side, default all interfaces port
+                                               5557 */
     size_t n_backend;
     char health_host[256]; /* --health HOST:PORT, default 0.0.0.0:5558; IPv6 without [] */
     int health_port;       /* 0 = pick a free port */

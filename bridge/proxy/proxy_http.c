@@ -44,13 +44,20 @@ struct proxy_http {
 static const char *status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -65,7 +72,8 @@ static void close_conn(struct conn *c)
 
 static int listen_on(const char *host, int port)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char port_text[8];
@@ -135,10 +143,21 @@ static void answer_request(struct proxy_http *h, struct conn *c, proxy_http_rout
     target[strcspn(target, "?#")] = '\0';
     const char *content_type = TEXT_PLAIN;
     h->body[0] = '\0';
+    h->stats.n_requests++;
     int status = route(target, h->body, sizeof h->body, &content_type, arg);
     h->body[sizeof h->body - 1] = '\0';
-    h->stats.n_requests++;
     set_answer(c, status, content_type, h->body, is_head);
+}
+
+/* Reads and drops what the peer sent beyond the request, so that closing
+ * sends a FIN rather than a reset that could destroy the answer in flight. */
+static void discard_input(int fd)
+{
+    char sink[4096];
+    for (int i = 0; i < 16; i++) {
+        if (recv(fd, sink, sizeof sink, 0) <= 0)
+            return;
+    }
 }
 
 static void on_writable(struct conn *c)
@@ -153,11 +172,11 @@ static void on_writable(struct conn *c)
         }
         c->out_off += (size_t)n;
     }
+    discard_input(c->fd);
     close_conn(c);
 }
 
-static void on_readable(struct proxy_http *h, struct conn *c, proxy_http_route_fn *route,
-                        void *arg)
+static void on_readable(struct proxy_http *h, struct conn *c, proxy_http_route_fn *route, void *arg)
 {
     ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - 1 - c->in_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -178,13 +197,22 @@ static void on_readable(struct proxy_http *h, struct conn *c, proxy_http_route_f
     }
 }
 
-static struct conn *free_conn(struct proxy_http *h)
+/* A free slot, or else the slot of the oldest connection, closed: idle or
+ * slow peers can delay /healthz by one connection's worth, never lock it. */
+static struct conn *take_slot(struct proxy_http *h)
 {
+    struct conn *oldest = &h->conns[0];
     for (size_t i = 0; i < PROXY_HTTP_MAX_CONNS; i++) {
         if (h->conns[i].state == CONN_FREE)
             return &h->conns[i];
+        if (h->conns[i].deadline_ms < oldest->deadline_ms)
+            oldest = &h->conns[i];
     }
-    return NULL;
+    h->stats.n_evicted++;
+    LOG_LIMITED_(LOG_LEVEL_WARN, "http", "%d connections open: closing the oldest",
+                 PROXY_HTTP_MAX_CONNS);
+    close_conn(oldest);
+    return oldest;
 }
 
 static void accept_all(struct proxy_http *h, long long now_ms)
@@ -200,14 +228,7 @@ static void accept_all(struct proxy_http *h, long long now_ms)
                 LOG_LIMITED_(LOG_LEVEL_WARN, "http", "accept: %s", strerror(errno));
             return;
         }
-        struct conn *c = free_conn(h);
-        if (!c) {
-            h->stats.n_refused++;
-            LOG_LIMITED_(LOG_LEVEL_WARN, "http", "%d connections open: closing a new one",
-                         PROXY_HTTP_MAX_CONNS);
-            close(fd);
-            continue;
-        }
+        struct conn *c = take_slot(h);
         c->fd = fd;
         c->state = CONN_READING;
         c->deadline_ms = now_ms + PROXY_HTTP_DEADLINE_MS;

@@ -4,8 +4,9 @@
  * response buffer and a deadline: one request per connection, answered with
  * "Connection: close". Non-blocking sockets, driven by the caller's zmq_poll
  * (the proxy's main loop), so the HTTP side never blocks the counters.
- * Anything odd (oversize headers, unknown methods, slow peers, too many
- * connections) gets a short error answer or a close, and a counter.
+ * Anything odd (oversize headers, unknown methods, slow peers) gets a short
+ * error answer or a close, and a counter; when every slot is taken the
+ * oldest connection is closed for the new one.
  * One thread only. */
 #ifndef TB_PROXY_HTTP_H
 #define TB_PROXY_HTTP_H
@@ -21,13 +22,13 @@
 /* Answers one request for path (query string removed): writes a
  * NUL-terminated body of at most cap bytes into body, sets *content_type
  * (a static string) and returns the HTTP status. */
-typedef int proxy_http_route_fn(const char *path, char *body, size_t cap,
-                                const char **content_type, void *arg);
+typedef int proxy_http_route_fn(const char *path, char *body, size_t cap, const char **content_type,
+                                void *arg);
 
 struct proxy_http_stats {
-    uint64_t n_requests;           /* answered, whatever the status */
-    uint64_t n_refused;            /* closed at once: no free connection slot */
-    uint64_t n_bad;                /* malformed, oversize or timed out */
+    uint64_t n_requests; /* answered, whatever the status */
+    uint64_t n_evicted;  /* oldest closed to make room for a new one */
+    uint64_t n_bad;      /* malformed, oversize or timed out */
 };
 
 struct proxy_http;

@@ -279,7 +279,7 @@ static void drain_capture(struct proxy_app *app)
 
 #define APPEND(...)                                                                                \
     do {                                                                                           \
-        int n_ = snprintf(body + len, len < cap ? cap - len : 0, __VA_ARGS__);                    \
+        int n_ = snprintf(body + len, len < cap ? cap - len : 0, __VA_ARGS__);                     \
         len += n_ > 0 ? (size_t)n_ : 0;                                                            \
     } while (0)
 
@@ -315,12 +315,12 @@ static void write_metrics(const struct proxy_app *app, char *body, size_t cap)
     APPEND("# HELP trainbridge_proxy_http_requests_total HTTP requests answered.\n"
            "# TYPE trainbridge_proxy_http_requests_total counter\n"
            "trainbridge_proxy_http_requests_total %llu\n"
-           "# HELP trainbridge_proxy_http_rejected_total HTTP connections refused (all slots "
-           "busy) or dropped (malformed, oversize, too slow).\n"
+           "# HELP trainbridge_proxy_http_rejected_total HTTP connections closed unanswered: "
+           "oldest of too many (busy), or malformed, oversize or too slow (bad).\n"
            "# TYPE trainbridge_proxy_http_rejected_total counter\n"
            "trainbridge_proxy_http_rejected_total{reason=\"busy\"} %llu\n"
            "trainbridge_proxy_http_rejected_total{reason=\"bad\"} %llu\n",
-           (unsigned long long)hs->n_requests, (unsigned long long)hs->n_refused,
+           (unsigned long long)hs->n_requests, (unsigned long long)hs->n_evicted,
            (unsigned long long)hs->n_bad);
 }
 
@@ -347,7 +347,8 @@ static int serve(struct proxy_app *app)
     zmq_pollitem_t items[1 + 1 + PROXY_HTTP_MAX_CONNS];
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve(app->capture), .events = ZMQ_POLLIN};
     while (!stop_requested) {
-        size_t n = 1 + proxy_http_fill_poll(app->http, items + 1, sizeof items / sizeof items[0] - 1);
+        size_t n =
+            1 + proxy_http_fill_poll(app->http, items + 1, sizeof items / sizeof items[0] - 1);
         int rc = zmq_poll(items, (int)n, POLL_TIMEOUT_MS);
         if (rc < 0 && errno != EINTR) {
             log_error("proxy", "zmq_poll: %s", zmq_strerror(errno));

@@ -287,7 +287,7 @@ ParameterizedTestParameters(sio, malformed_packet_closes_only_that_session)
                                        {"44{}"},
                                        {"4x"},
                                        {"42[\"a\"]junk"},
-                                       {"40/nsp"},
+                                       {"40/a b"},
                                        {"9"},
                                        {""},
                                        {"42[\"subscribe_training\"]"},

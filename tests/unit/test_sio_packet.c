@@ -112,8 +112,7 @@ ParameterizedTestParameters(sio_packet, rejects_hostile_packets)
          "2[\"x\"]",
          7, "unknown packet type"},
         {"4{\"message\":\"x\"}", 0, "CONNECT_ERROR is sent by servers only"},
-        {"2/admin[\"x\"]", 0, "namespace not terminated by ','"},
-        {"0/admin", 0, "namespace not terminated by ','"},
+        {"2/admin[\"x\"]", 0, "event data must be an array"},
         {"2/ad min,[\"x\"]", 0, "invalid character in namespace"},
         {"2/ad\0min,[\"x\"]", 14, "invalid character in namespace"},
         {"2/\xc3\xa9,[\"x\"]", 0, "invalid character in namespace"},
@@ -363,5 +362,19 @@ Test(sio_packet, accepts_escaped_nul_in_strings)
     const char *text = "2[\"x\",\"a\\u0000b\"]";
     cr_assert_eq(sio_packet_parse(text, strlen(text), &p, &why), 0, "%s", why);
     cr_assert_eq(json_string_length(json_array_get(p.data, 1)), 3);
+    sio_packet_fini(&p);
+}
+
+Test(sio_packet, namespace_may_end_the_packet)
+{
+    /* the reference parser ends a namespace at ',' or at the end of the text */
+    struct sio_packet p;
+    const char *why = NULL;
+    cr_assert_eq(sio_packet_parse("0/custom", 8, &p, &why), 0, "%s", why);
+    cr_assert_str_eq(p.nsp, "/custom");
+    cr_assert_null(p.data);
+    sio_packet_fini(&p);
+    cr_assert_eq(sio_packet_parse("1/custom", 8, &p, &why), 0, "%s", why);
+    cr_assert_eq(p.type, SIO_DISCONNECT);
     sio_packet_fini(&p);
 }
