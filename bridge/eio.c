@@ -114,6 +114,23 @@ static void protocol_error(struct eio_session *s, const char *why)
     eio_session_drop(s, why);
 }
 
+/* The client sent a close packet: nothing more is sent. A long poll still
+ * held is answered with a noop (the transport's nudge), then the session
+ * ends; a WebSocket just closes. */
+static void end_by_peer(struct eio_session *s)
+{
+    log_debug("eio", "client closed the session sid=%s", s->sid);
+    s->srv->queued_bytes -= s->q.bytes;
+    fanout_queue_fini(&s->q);
+    s->is_closing = true;
+    s->is_end_after_flush = true;
+    cancel_timers(s);
+    if (s->ops->nudge)
+        s->ops->nudge(s);
+    else
+        eio_session_drop(s, "client closed");
+}
+
 static void answer_ping(struct eio_session *s, const char *payload, size_t len)
 {
     struct packet *p = packet_new(len + 1);
@@ -289,7 +306,7 @@ void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, 
         h->on_message(s, payload, payload_len, false, h->arg);
         return;
     case EIO_CLOSE:
-        eio_session_drop(s, "client closed");
+        end_by_peer(s);
         return;
     case EIO_NOOP:
         return;

@@ -50,12 +50,16 @@ static void poll_abort(struct eio_session *s)
     eio_session_reap_later(s);
 }
 
+/* Answer the held poll now (noop if nothing is queued). A session that is
+ * over and has no poll to answer goes at once. */
 static void poll_nudge(struct eio_session *s)
 {
     struct poll_state *ps = state_of(s);
     ps->is_nudged = true;
     if (ps->held_get)
         lws_callback_on_writable(ps->held_get);
+    else if (eio_session_should_end(s))
+        eio_session_reap_later(s);
 }
 
 /* The session moved to WebSocket: a poll still held is answered with a
@@ -102,12 +106,18 @@ static struct eio_session *session_of(const struct poll_conn *pc)
     return s;
 }
 
-static void protocol_error(struct server_ctx *ctx, struct eio_session *s, const char *why)
+/* Counts and logs a client's protocol error and ends its session: at once
+ * (drop), or with a close packet to the held poll (close). */
+static void protocol_error(struct server_ctx *ctx, struct eio_session *s, const char *why,
+                           bool is_graceful)
 {
     if (ctx->m)
         metrics_inc(ctx->m, METRIC_CLIENT_PROTOCOL_ERRORS);
     log_info_limited("eio_poll", "closing session: %s sid=%s", why, eio_session_sid(s));
-    eio_session_drop(s, why);
+    if (is_graceful)
+        eio_session_close(s, why);
+    else
+        eio_session_drop(s, why);
 }
 
 static int respond_payload(struct lws *wsi, struct server_ctx *ctx, const char *body, size_t len)
@@ -155,7 +165,7 @@ static int begin_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn 
 {
     if (state_of(s)->held_get) {
         pc->sid[0] = '\0';
-        protocol_error(ctx, s, "overlapping long polls");
+        protocol_error(ctx, s, "overlapping long polls", true); /* the held poll gets "1" */
         return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
     }
     return hold_poll(wsi, pc, s);
@@ -165,7 +175,7 @@ static int payload_too_large(struct lws *wsi, struct server_ctx *ctx, struct eio
 {
     static const char body[] = "payload too large\n";
     if (s)
-        protocol_error(ctx, s, "POST body over max-payload");
+        protocol_error(ctx, s, "POST body over max-payload", false);
     return http_respond(wsi, ctx, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "text/plain", body,
                         sizeof body - 1);
 }
@@ -176,7 +186,7 @@ static int begin_post(struct lws *wsi, struct server_ctx *ctx, struct poll_conn 
     struct poll_state *ps = state_of(s);
     if (ps->post) {
         pc->sid[0] = '\0';
-        protocol_error(ctx, s, "overlapping POSTs");
+        protocol_error(ctx, s, "overlapping POSTs", false);
         return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
     }
     char length[32];
@@ -239,8 +249,15 @@ int eio_poll_on_body(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *
     return 0;
 }
 
+/* Hands one packet of a POST body to the session; a text packet whose type
+ * is not Engine.IO's makes the whole body malformed. */
 static int deliver_packet(const char *data, size_t len, bool is_binary, void *arg)
 {
+    enum eio_packet_type type;
+    const char *payload;
+    size_t payload_len;
+    if (!is_binary && eio_packet_parse(data, len, &type, &payload, &payload_len) < 0)
+        return -EPROTO;
     eio_session_on_packet(arg, data, len, is_binary);
     return 0;
 }
@@ -270,7 +287,7 @@ int eio_poll_on_body_done(struct lws *wsi, struct server_ctx *ctx, struct poll_c
     int rc = eio_payload_each(pc->body ? pc->body : "", len, deliver_packet, s);
     end_post(wsi, pc, s);
     if (rc < 0) {
-        protocol_error(ctx, s, "malformed long-polling payload");
+        protocol_error(ctx, s, "malformed long-polling payload", false);
         return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
     }
     return http_respond(wsi, ctx, HTTP_STATUS_OK, "text/html", "ok", 2);
@@ -330,14 +347,17 @@ static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn
     ps->held_get = NULL;
     ps->is_nudged = false;
     pc->is_held_get = false;
-    if (n == 0)
-        return respond_payload(wsi, ctx, "6", 1);
-    char *body = xmalloc(len + 1);
-    encode_answer(s, n, body);
-    int rc = respond_payload(wsi, ctx, body, len);
-    free(body);
-    while (n--)
-        eio_session_written(s);
+    int rc;
+    if (n == 0) {
+        rc = respond_payload(wsi, ctx, "6", 1);
+    } else {
+        char *body = xmalloc(len + 1);
+        encode_answer(s, n, body);
+        rc = respond_payload(wsi, ctx, body, len);
+        free(body);
+        while (n--)
+            eio_session_written(s);
+    }
     if (eio_session_should_end(s))
         eio_session_reap_later(s);
     return rc;
