@@ -208,10 +208,13 @@ int eio_poll_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_con
     enum eio_errc errc;
     if (eio_query_parse(query, query_len, &q, &errc) < 0)
         return http_respond_eio_error(wsi, ctx, errc);
+    const struct eio_server_opts *opts = eio_server_opts(eio);
+    bool is_offered = (q.transport == EIO_TRANSPORT_POLLING && opts->allow_polling) ||
+                      (q.transport == EIO_TRANSPORT_WEBSOCKET && opts->allow_websocket);
+    if (!is_offered)
+        return http_respond_eio_error(wsi, ctx, EIO_ERR_UNKNOWN_TRANSPORT);
     if (q.transport == EIO_TRANSPORT_WEBSOCKET) /* without an Upgrade header */
         return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
-    if (q.transport != EIO_TRANSPORT_POLLING || !eio_server_opts(eio)->allow_polling)
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_UNKNOWN_TRANSPORT);
     if (!q.has_sid)
         return method == POLL_GET ? handshake(wsi, ctx, pc, eio)
                                   : http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_HANDSHAKE_METHOD);
@@ -305,7 +308,7 @@ static size_t plan_answer(const struct eio_session *s, size_t *len_out)
 {
     size_t n = 0, len = 0;
     struct packet *p;
-    while ((p = eio_session_peek_at(s, n)) != NULL) {
+    while (n < EIO_POLL_MAX_PACKETS && (p = eio_session_peek_at(s, n)) != NULL) {
         size_t add = encoded_len(p) + (n > 0);
         if (n > 0 && len + add > EIO_POLL_MAX_RESPONSE)
             break;

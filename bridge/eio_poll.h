@@ -39,8 +39,11 @@ struct poll_conn {
     size_t body_len;
 };
 
-/* Largest long-poll answer (more stays queued for the next poll). */
+/* Largest long-poll answer (more stays queued for the next poll): bytes,
+ * and packets: python-engineio drops the connection when one answer holds
+ * more than 16 packets. */
 #define EIO_POLL_MAX_RESPONSE ((size_t)256 * 1024)
+#define EIO_POLL_MAX_PACKETS 16
 
 /* LWS_CALLBACK_HTTP on an Engine.IO mount. Returns what the callback returns. */
 int eio_poll_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,

@@ -57,9 +57,10 @@ static int add_cors_headers(struct lws *wsi, const struct server_ctx *ctx, unsig
 /* Preflight: which methods and headers the page may use, for a day. */
 static int add_preflight_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
-    char asked[256] = "content-type";
-    lws_hdr_custom_copy(wsi, asked, sizeof asked, "access-control-request-headers:",
-                        (int)strlen("access-control-request-headers:"));
+    static const char name[] = "access-control-request-headers:";
+    char asked[256] = "content-type", copy[256];
+    if (lws_hdr_custom_copy(wsi, copy, sizeof copy, name, (int)strlen(name)) > 0)
+        memcpy(asked, copy, sizeof asked);
     if (add_header(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", p, end) ||
         add_header(wsi, "access-control-allow-headers:", asked, p, end) ||
         add_header(wsi, "access-control-max-age:", "86400", p, end))

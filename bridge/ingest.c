@@ -137,8 +137,10 @@ static void reject(struct ingest *in, const struct te_error *err)
 }
 
 /* Counts what the trainer's sequence number says about messages lost
- * (gaps), repeated or reordered, or a restart at 1. */
-static void track_sequence(struct ingest *in, const struct te_event *ev)
+ * (gaps) or a restart at 1. Returns false for a repeat or a late arrival
+ * (seq not above the last one): counted and not delivered, so a stream that
+ * reaches the bridge twice (two proxies, say) is delivered once. */
+static bool track_sequence(struct ingest *in, const struct te_event *ev)
 {
     uint64_t last = (uint64_t)(uintptr_t)zhashx_lookup(in->last_seq, ev->trainer);
     void *seq_item = (void *)(uintptr_t)ev->seq;
@@ -146,20 +148,21 @@ static void track_sequence(struct ingest *in, const struct te_event *ev)
         if (zhashx_size(in->last_seq) >= INGEST_MAX_TRAINERS) {
             log_warn_limited("ingest", "not tracking trainer %s: %d trainers tracked already",
                              ev->trainer, INGEST_MAX_TRAINERS);
-            return;
+            return true;
         }
         zhashx_insert(in->last_seq, ev->trainer, seq_item);
-        return;
+        return true;
     }
-    if (ev->seq > last + 1)
+    if (ev->seq > last + 1) {
         metrics_add(in->m, METRIC_INGEST_GAPS, ev->seq - last - 1);
-    else if (ev->seq == 1)
+    } else if (ev->seq == 1) {
         metrics_inc(in->m, METRIC_INGEST_RESTARTS);
-    else if (ev->seq <= last) {
-        metrics_inc(in->m, METRIC_INGEST_OUT_OF_ORDER);
-        return;
+    } else if (ev->seq <= last) {
+        metrics_inc(in->m, METRIC_INGEST_DUPLICATES);
+        return false;
     }
     zhashx_update(in->last_seq, ev->trainer, seq_item);
+    return true;
 }
 
 static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *payload)
@@ -171,9 +174,10 @@ static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *paylo
         reject(in, &err);
         return;
     }
+    if (!track_sequence(in, &ev))
+        return;
     metrics_inc(in->m, METRIC_INGEST_MESSAGES);
     metrics_add(in->m, METRIC_INGEST_BYTES, zmq_msg_size(payload));
-    track_sequence(in, &ev);
     struct packet *pkt = codec_event_packet(&ev);
     if (!pkt)
         return;

@@ -13,7 +13,7 @@ enum metric_id {
     METRIC_INGEST_MESSAGES,        /* accepted trainer events */
     METRIC_INGEST_BYTES,           /* payload bytes of accepted events */
     METRIC_INGEST_GAPS,            /* events missing between a trainer and us (seq gaps) */
-    METRIC_INGEST_OUT_OF_ORDER,    /* seq not above the last one (duplicates, reordering) */
+    METRIC_INGEST_DUPLICATES,      /* seq not above the last one: dropped (duplicates) */
     METRIC_INGEST_RESTARTS,        /* trainers seen starting again at seq 1 */
     METRIC_DELIVERIES,             /* event packets queued to clients */
     METRIC_DELIVERED_BYTES,        /* bytes written to clients */

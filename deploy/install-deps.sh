@@ -13,6 +13,7 @@ APT_PACKAGES=(
     python3 python3-zmq python3-msgpack python3-pytest
     python3-socketio python3-engineio python3-websocket python3-requests python3-aiohttp
     clang libclang-rt-14-dev clang-format
+    python3-yaml systemd
 )
 
 as_root() {
@@ -41,6 +42,23 @@ install_apt() {
     as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# nginx for the load-balancer test, installed without letting Debian start
+# it on port 80 (a policy-rc.d that refuses service starts, for the install).
+install_nginx() {
+    if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+        return
+    fi
+    local created=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod 0755 /usr/sbin/policy-rc.d
+        created=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+    if [ "$created" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+    if [ -d /run/systemd/system ]; then as_root systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+}
+
 install_npm() {
     local dir=tests/e2e
     [ -f "$dir/package-lock.json" ] || return 0
@@ -53,4 +71,5 @@ install_npm() {
 }
 
 install_apt
+install_nginx
 install_npm

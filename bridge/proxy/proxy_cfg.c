@@ -75,7 +75,7 @@ static void env_name(const struct opt *o, char *buf, size_t cap)
 {
     size_t n = (size_t)snprintf(buf, cap, "%s", ENV_PREFIX);
     for (const char *p = o->flag; *p && n + 1 < cap; p++)
-        buf[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        buf[n++] = (char)(*p == '-' ? '_' : toupper((unsigned char)*p));
     buf[n < cap ? n : cap - 1] = '\0';
 }
 

@@ -15,6 +15,7 @@
  * zproxy asserts when it cannot bind, so every tcp bind endpoint is first
  * tried here with a plain socket: a port in use is a clear error and exit 1,
  * and a port of * or 0 is resolved to a free port that the ready line shows.
+ * (An interface name as host, tcp://eth0:5555, is left to ZeroMQ.)
  * SIGINT/SIGTERM: stop the proxy, close everything, exit 0. */
 #include <arpa/inet.h>
 #include <czmq.h>
@@ -22,6 +23,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -154,6 +156,18 @@ static int probe_tcp_port(const char *host, int port)
     return rc;
 }
 
+/* "*" or "0" -> 0 (any port), "1".."65535" -> that port, else -EINVAL. */
+static int parse_port(const char *text)
+{
+    if (strcmp(text, "*") == 0)
+        return 0;
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || v < 0 || v > 65535)
+        return -EINVAL;
+    return (int)v;
+}
+
 /* Appends ep to the comma list out, with its tcp port probed (and chosen,
  * for * or 0). Connect endpoints ('>') and other transports pass as given. */
 static int add_bind_endpoint(const char *flag, const char *ep, char *out, size_t cap)
@@ -161,13 +175,16 @@ static int add_bind_endpoint(const char *flag, const char *ep, char *out, size_t
     char resolved[ENDPOINT_CAP];
     const char *bare = ep[0] == '@' ? ep + 1 : ep;
     snprintf(resolved, sizeof resolved, "%s", ep);
-    char host[256];
-    const char *port_text = NULL;
-    if (ep[0] != '>' && strncmp(bare, "tcp://", 6) == 0 &&
-        split_tcp(bare, host, sizeof host, &port_text) == 0) {
-        bool is_any = strcmp(port_text, "*") == 0 || strcmp(port_text, "0") == 0;
-        int rc = probe_tcp_port(host, is_any ? 0 : atoi(port_text));
-        if (rc == -ENOENT && is_any) {
+    if (ep[0] != '>' && strncmp(bare, "tcp://", 6) == 0) {
+        char host[256];
+        const char *port_text = NULL;
+        int port = split_tcp(bare, host, sizeof host, &port_text) == 0 ? parse_port(port_text) : -1;
+        if (port < 0) {
+            log_error("proxy", "%s %s: expected tcp://HOST:PORT with a port, * or 0", flag, ep);
+            return -EINVAL;
+        }
+        int rc = probe_tcp_port(host, port);
+        if (rc == -ENOENT && port == 0) {
             log_error("proxy", "%s %s: a free port (* or 0) needs an IP address or *", flag, ep);
             return rc;
         }
@@ -175,7 +192,7 @@ static int add_bind_endpoint(const char *flag, const char *ep, char *out, size_t
             log_error("proxy", "%s %s: cannot bind: %s", flag, ep, strerror(-rc));
             return rc;
         }
-        if (is_any)
+        if (port == 0)
             snprintf(resolved, sizeof resolved, "%.*s%d", (int)(port_text - ep), ep, rc);
     }
     size_t used = strlen(out);

@@ -44,6 +44,18 @@ def test_handshake_sids_are_distinct(port):
     assert len(sids) == 20
 
 
+def test_handshake_query_in_any_order(port):
+    r = http_request(port, "GET", PATH + "?transport=polling&EIO=4")
+    assert r.status == 200 and r.text.startswith("0"), r
+
+
+def test_requests_with_sid_first_in_query(port):
+    s = polling(port)
+    r = http_request(port, "POST", PATH + "?sid=%s&transport=polling&EIO=4" % s.sid, "4q")
+    assert r.status == 200 and r.body == b"ok", r
+    assert collect(s, 1) == ["4q"]
+
+
 def test_handshake_ignores_cache_buster_param(port):
     # Clients add t=<random> to defeat caches; it is not an error.
     r = http_request(port, "GET", PATH + eio_query("polling", extra="t=N8hyd6w"))
@@ -60,6 +72,7 @@ def test_text_message_echo(port):
     r = s.get()
     assert r.status == 200, r
     assert r.text == "4hello"
+    assert r.headers.get("content-type", "").startswith("text/plain"), r.headers
 
 
 def test_several_text_packets_in_one_payload(port):

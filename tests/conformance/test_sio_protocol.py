@@ -300,6 +300,7 @@ MALFORMED = [
     ("ack-id-negative", ['42-1["message-with-ack",1]']),
     ("ack-id-huge", ["42" + "9" * 30 + '["message-with-ack",1]']),
     ("ack-payload-object", ['431{"a":1}']),
+    ("ack-payload-missing", ["431"]),
     ("connect-payload-string", ['40/custom,"str"']),
     ("connect-payload-array", ["40/custom,[1]"]),
     ("connect-error-from-client", ['44{"message":"nope"}']),
@@ -374,3 +375,38 @@ def test_many_concurrent_sessions(port):
     for i, s in enumerate(sessions):
         got = {s.recv(5.0), s.recv(5.0)}
         assert got == {'43%d["s%d"]' % (i, i), '42["message-back","e%d"]' % i}
+
+
+# ------------------------------------------------------------ hostile input
+# Beyond the spec's letter: whatever the server decides for these (close the
+# session, or answer), it must stay up and keep serving the others.
+
+HOSTILE = [
+    ("deep-json", '42["message",' + "[" * 100000 + "]" * 100000 + "]"),
+    ("deep-json-objects", '42["message",' + '{"a":' * 50000 + "1" + "}" * 50000 + "]"),
+    ("huge-attachment-count", '45' + "9" * 12 + '-["message",{"_placeholder":true,"num":0}]'),
+    ("long-namespace", "40/" + "n" * 5000 + ","),
+    ("non-ascii-namespace", "40/\u00f1\u20ac,"),
+    ("nul-in-namespace", "40/a\u0000b,"),
+    ("huge-number", '42["message",1' + "0" * 5000 + "]"),
+    ("many-args", '42["message"' + ",1" * 100000 + "]"),
+]
+
+
+@pytest.mark.parametrize("packet", [h[1] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_packet_leaves_server_serving(port, transport, packet):
+    other = sio_session(transport, port)
+    s = sio_session(transport, port)
+    try:
+        s.send(packet)
+        s.send('42["message","probe"]')
+        # Either the session was closed, or it answered the probe (possibly
+        # after answering the hostile packet).
+        dl = Deadline(5.0)
+        while True:
+            p = s.recv(dl.left())
+            if p == '42["message-back","probe"]':
+                break
+    except (SessionGone, WSClosed, OSError):
+        pass
+    assert_works(other)

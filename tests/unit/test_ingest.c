@@ -116,8 +116,8 @@ static void send_progress(const char *trainer, uint64_t seq)
     snprintf(ev.trainer, sizeof ev.trainer, "%s", trainer);
     ev.seq = seq;
     ev.ts_us = 1;
-    ev.data.progress = (struct te_progress){.episode = (int64_t)seq, .total_episodes = 9999,
-                                            .avg_reward = 150.5};
+    ev.data.progress =
+        (struct te_progress){.episode = (int64_t)seq, .total_episodes = 9999, .avg_reward = 150.5};
     unsigned char buf[TE_MAX_FRAME_BYTES];
     int n = te_event_encode(&ev, buf, sizeof buf, NULL);
     cr_assert_gt(n, 0);
@@ -150,7 +150,8 @@ Test(ingest, delivers_an_event_encoded_once_as_a_socket_io_packet)
     cr_assert(run_until(seen_enough));
     const char *prefix = "42[\"training_progress\",{\"episode\":1,";
     cr_assert(strncmp(last_packet, prefix, strlen(prefix)) == 0, "%s", last_packet);
-    cr_assert_not_null(strstr(last_packet, "{\"scenario_name\":\"alpha\",\"trainer\":\"t1\",\"seq\":1"));
+    cr_assert_not_null(
+        strstr(last_packet, "{\"scenario_name\":\"alpha\",\"trainer\":\"t1\",\"seq\":1"));
     cr_assert_eq(m.counters[METRIC_INGEST_MESSAGES], 1);
     cr_assert_eq(ingest_n_trainers(in), 1);
 }
@@ -167,26 +168,29 @@ Test(ingest, burst_larger_than_the_budget_arrives_whole_and_in_order)
     cr_assert_eq(m.counters[METRIC_INGEST_GAPS], 0);
 }
 
-Test(ingest, counts_gaps_reorders_and_restarts_per_trainer)
+Test(ingest, counts_gaps_drops_repeats_and_sees_restarts_per_trainer)
 {
-    uint64_t seqs[] = {1, 2, 5, 4, 1, 2};
-    for (size_t i = 0; i < 6; i++)
+    uint64_t seqs[] = {1, 2, 5, 4, 5, 1, 2};
+    for (size_t i = 0; i < 7; i++)
         send_progress("t1", seqs[i]);
     send_progress("t2", 7); /* first sight of a trainer is never a gap */
-    expected_seen = 7;
+    expected_seen = 6;      /* 4 and the second 5 are dropped */
     cr_assert(run_until(seen_enough));
+    uint64_t delivered[] = {1, 2, 5, 1, 2, 7};
+    for (size_t i = 0; i < 6; i++)
+        cr_assert_eq(seen_seq[i], delivered[i], "delivery %zu", i);
     cr_assert_eq(m.counters[METRIC_INGEST_GAPS], 2);
-    cr_assert_eq(m.counters[METRIC_INGEST_OUT_OF_ORDER], 1);
+    cr_assert_eq(m.counters[METRIC_INGEST_DUPLICATES], 2);
     cr_assert_eq(m.counters[METRIC_INGEST_RESTARTS], 1);
     cr_assert_eq(ingest_n_trainers(in), 2);
 }
 
 Test(ingest, rejects_bad_messages_by_reason_and_keeps_going)
 {
-    zsock_send(pub, "s", "alpha");                          /* one frame */
-    zsock_send(pub, "sss", "alpha", "x", "y");              /* three frames */
-    zsock_send(pub, "sb", "alpha", "\xc1", (size_t)1);      /* not msgpack */
-    send_progress("t1", 1);                                 /* still delivered */
+    zsock_send(pub, "s", "alpha");                     /* one frame */
+    zsock_send(pub, "sss", "alpha", "x", "y");         /* three frames */
+    zsock_send(pub, "sb", "alpha", "\xc1", (size_t)1); /* not msgpack */
+    send_progress("t1", 1);                            /* still delivered */
     expected_seen = 1;
     cr_assert(run_until(seen_enough));
     cr_assert(run_until(rejected_three));

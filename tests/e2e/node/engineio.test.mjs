@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startBridge, RawClient, WebSocket, httpGet, withDeadline, waitUntil, metricSum, connectClient, subscribe, runSim,
-  assertLifecycle,
+  startBridge, RawClient, WebSocket, httpGet, withDeadline, waitUntil, metricSum, subscribe, runSim,
+  assertLifecycle, connectUrl,
 } from './harness.mjs';
 
 test('open packet: sid, upgrades, pingInterval, pingTimeout, maxPayload as configured', async (t) => {
@@ -125,15 +125,17 @@ test('server messages are text frames starting with a packet type digit', async 
   }
 });
 
-// The official clients' default: HTTP long-polling first, then upgrade to
-// WebSocket. Marked todo until the polling transport lands; drop the
-// option then.
-test('default socket.io-client transports (polling, then upgrade to websocket) receive events', { todo: 'polling transport comes after the core' }, async (t) => {
+// The official clients' default: HTTP long-polling first, then the upgrade
+// to WebSocket (polling.test.mjs puts the upgrade in the middle of a run).
+test('default socket.io-client options (polling, then upgrade to websocket) receive events', async (t) => {
   const bridge = await startBridge(t);
-  const c = await connectClient(t, bridge, { opts: { transports: ['polling', 'websocket'] } });
-  await subscribe(c, 'poll');
+  const c = await connectUrl(t, bridge.url, { detail: () => bridge.describe() });
+  assert.equal(c.firstTransport, 'polling', 'a default client opens with long-polling');
   await withDeadline(new Promise((r) => (c.io.engine.transport.name === 'websocket' ? r() : c.io.engine.once('upgrade', r))),
     5000, 'the upgrade to websocket');
+  assert.equal(c.io.engine.transport.name, 'websocket');
+  assert.deepEqual(c.upgrades, ['websocket'], "one 'upgrade' event, to websocket");
+  await subscribe(c, 'poll');
   await runSim(t, bridge, { scenarios: 'poll', episodes: 3, rate: 0 });
   await c.rec.waitCount(5);
   assertLifecycle(c.rec.events, { scenario: 'poll', episodes: 3 });

@@ -187,6 +187,38 @@ export function httpGet(port, urlPath, { timeoutMs = 3000, headers = {} } = {}) 
   });
 }
 
+// Any HTTP request to 127.0.0.1:port (a new connection each time):
+// resolves {status, headers, body}. body: string or Buffer.
+export function httpRequest(port, method, urlPath, { headers = {}, body, timeoutMs = 3000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, timeout: timeoutMs, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// Engine.IO long-polling payloads: packets joined by the record separator.
+export const RECORD_SEPARATOR = '\x1e';
+export function pollingPackets(body) {
+  return body === '' ? [] : body.split(RECORD_SEPARATOR);
+}
+
+// Engine.IO handshake over long-polling. Resolves {status, headers, body,
+// packets, open, sid}; open/sid are null unless the first packet is "0{...}".
+export async function pollingHandshake(port, { query = 'EIO=4&transport=polling', path: p = '/socket.io/', headers = {}, timeoutMs } = {}) {
+  const r = await httpRequest(port, 'GET', `${p}?${query}`, { headers, timeoutMs });
+  const packets = r.status === 200 ? pollingPackets(r.body) : [];
+  const open = packets.length && packets[0].startsWith('0{') ? JSON.parse(packets[0].slice(1)) : null;
+  return { ...r, packets, open, sid: open ? open.sid : null };
+}
+
 // Prometheus text -> Map("name{labels}" -> number)
 export function parseMetrics(text) {
   const m = new Map();
@@ -410,6 +442,38 @@ export async function connectClient(t, bridge, { namespace = '/', timeoutMs = 50
     timeoutMs + 1000,
     `socket.io connect to ${bridge.url}${namespace}`,
     () => bridge.describe(),
+  );
+  return sock;
+}
+
+// Connects a socket.io-client to url with the library's DEFAULT transports
+// (HTTP long-polling first, then the upgrade to WebSocket) unless opts sets
+// them; no reconnection. Like connectClient, and: every recorded event has
+// e.transport (the Engine.IO transport in use when it arrived),
+// sock.firstTransport is the one the engine opened with, and sock.upgrades
+// lists the transports it upgraded to, in order.
+export async function connectUrl(t, url, { timeoutMs = 5000, opts = {}, detail } = {}) {
+  const sock = io(url, { reconnection: false, forceNew: true, timeout: timeoutMs, ...opts });
+  const rec = new Recorder();
+  sock.onAny((event, ...args) => {
+    rec.push(event, args);
+    rec.events[rec.events.length - 1].transport = sock.io.engine ? sock.io.engine.transport.name : null;
+  });
+  sock.rec = rec;
+  sock.disconnects = [];
+  sock.upgrades = [];
+  sock.on('disconnect', (reason) => sock.disconnects.push(reason));
+  sock.firstTransport = sock.io.engine.transport ? sock.io.engine.transport.name : null;
+  sock.io.engine.on('upgrade', (tr) => sock.upgrades.push(tr.name));
+  if (t) t.after(() => sock.disconnect());
+  await withDeadline(
+    new Promise((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('connect_error', (e) => reject(new Error(`connect_error: ${e.message}`)));
+    }),
+    timeoutMs + 1000,
+    `socket.io connect to ${url}`,
+    detail,
   );
   return sock;
 }

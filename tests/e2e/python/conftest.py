@@ -197,11 +197,14 @@ def start_bridge(procs, args=(), env=None, ready_timeout=10.0):
 
 class Client:
     """A python-socketio client over WebSocket that records every server
-    event as (event, args) in arrival order."""
+    event as (event, args) in arrival order, and in self.transports the
+    Engine.IO transport each one arrived on. transports=None: the library's
+    default (long-polling, then the upgrade to WebSocket)."""
 
-    def __init__(self, url):
+    def __init__(self, url, transports=("websocket",)):
         self.sio = socketio.Client(reconnection=False)
         self.events = []
+        self.transports = []
         self.disconnected = threading.Event()
         self.lock = threading.Lock()
 
@@ -209,12 +212,13 @@ class Client:
         def catch_all(event, *args):
             with self.lock:
                 self.events.append((event, args))
+                self.transports.append(self.sio.transport())
 
         @self.sio.event
         def disconnect():
             self.disconnected.set()
 
-        self.sio.connect(url, transports=["websocket"], wait_timeout=5)
+        self.sio.connect(url, transports=list(transports) if transports else None, wait_timeout=5)
 
     def subscribe(self, scenario, event="subscribe_training"):
         ack = self.sio.call(event, {"scenario_name": scenario}, timeout=5)
@@ -265,9 +269,18 @@ def check_event(event, args, scenario=None):
             assert payload["scenario_name"] == scenario
 
 
+def wire_order(events):
+    """Events in the order the bridge sent them (one trainer: by meta.seq).
+    python-engineio 4.x runs every message handler in a thread of its own, so
+    the order in which handlers run is not the order on the wire; the Node
+    tests check arrival order itself."""
+    return sorted(events, key=lambda e: e[1][1]["seq"] if len(e[1]) == 2 else -1)
+
+
 def check_lifecycle(events, scenario, episodes, progress=None, terminal="completed",
                     trainer=None, contiguous=True):
     progress = episodes if progress is None else progress
+    events = wire_order(events)
     names = [e for e, _ in events]
     assert names == (["training_started"] + ["training_progress"] * progress
                      + [f"training_{terminal}"]), f"{scenario}: {names}"
@@ -320,8 +333,8 @@ def bridge(bridge_factory):
 def client_factory():
     made = []
 
-    def make(b):
-        c = Client(b.url)
+    def make(b, transports=("websocket",)):
+        c = Client(b.url, transports)
         made.append(c)
         return c
 

@@ -3,7 +3,7 @@ fields, Python types (150.0 is a float, 100 an int) and values, published
 through trainevents.Publisher."""
 import threading
 
-from conftest import check_event, unique, wait_until
+from conftest import check_event, unique, wait_until, wire_order
 from zmq_flood import RawPub, envelope
 
 PROGRESS = dict(avg_reward=150.0, avg_duration=45.5, avg_cash=10000.0, avg_invested=0.1,
@@ -102,7 +102,7 @@ def test_five_sequential_progress_updates_in_order(bridge, client_factory, publi
                  elapsed_time=i * 1.5)
         pub.training_progress(s, i, 5, **m)
         sent.append({"episode": i, "total_episodes": 5, **m})
-    events = c.wait_count(5)
+    events = wire_order(c.wait_count(5))
     assert [a[0] for _, a in events] == sent
     seqs = [a[1]["seq"] for _, a in events]
     assert seqs == list(range(seqs[0], seqs[0] + 5))

@@ -7,7 +7,7 @@ import time
 import pytest
 import socketio
 
-from conftest import check_lifecycle, metric_sum, unique, wait_until
+from conftest import check_lifecycle, metric_sum, unique, wait_until, wire_order
 
 
 def test_connect_and_clean_disconnect(bridge, client_factory):
@@ -54,7 +54,7 @@ def test_full_lifecycle_twelve_events(bridge, client_factory, run_sim):
     c = client_factory(bridge)
     c.subscribe(s)
     run_sim(bridge, s, episodes=10, rate=200, trainer="py-life")
-    events = c.wait_count(12)
+    events = wire_order(c.wait_count(12))
     assert len(events) == 12
     check_lifecycle(events, s, 10, trainer="py-life")
     assert events[0][1][1]["seq"] == 1
