@@ -16,6 +16,9 @@
 #define PROTOCOL_ZMQ "trainbridge-zmq"
 #define WS_RX_BUFFER 65536
 #define DRAIN_TICK_US (20 * LWS_US_PER_MS)
+/* How often the loop wakes by itself, so a stop signal that arrives just
+ * before poll() (no EINTR then) is seen within this time. */
+#define STOP_CHECK_US (100 * LWS_US_PER_MS)
 
 /* What lws allocates per connection: an HTTP request's or a WebSocket's. */
 struct conn {
@@ -30,6 +33,7 @@ struct server {
     struct server_ctx *ctx;
     char iface[256];
     lws_sorted_usec_list_t sul_drain;
+    lws_sorted_usec_list_t sul_stop_check;
 };
 
 static int on_http(struct lws *wsi, struct server_ctx *ctx, struct conn *c, const char *path)
@@ -156,6 +160,7 @@ void server_destroy(struct server **srv_p)
         return;
     struct server *srv = *srv_p;
     lws_sul_cancel(&srv->sul_drain);
+    lws_sul_cancel(&srv->sul_stop_check);
     lws_context_destroy(srv->lws);
     free(srv->ctx->ws_batch);
     srv->ctx->ws_batch = NULL;
@@ -191,15 +196,25 @@ int server_port(const struct server *srv)
     return lws_get_vhost_listen_port(srv->vhost);
 }
 
+static void on_stop_check(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, sul_stop_check);
+    lws_sul_schedule(srv->lws, 0, &srv->sul_stop_check, on_stop_check, STOP_CHECK_US);
+}
+
 int server_run(struct server *srv, volatile sig_atomic_t *stop)
 {
+    lws_sul_schedule(srv->lws, 0, &srv->sul_stop_check, on_stop_check, STOP_CHECK_US);
+    int rc = 0;
     while (!*stop) {
         if (lws_service(srv->lws, 0) < 0) {
             log_error("server", "the lws loop failed");
-            return -EIO;
+            rc = -EIO;
+            break;
         }
     }
-    return 0;
+    lws_sul_cancel(&srv->sul_stop_check);
+    return rc;
 }
 
 /* Wakes the loop while draining so the deadline is noticed. */
