@@ -239,7 +239,7 @@ int eio_poll_on_body(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *
 {
     (void)wsi;
     (void)ctx;
-    if (!pc->eio || pc->method != POLL_POST)
+    if (!pc->eio || pc->method != POLL_POST || len == 0)
         return 0;
     size_t max_payload = eio_server_opts(pc->eio)->max_payload;
     if (pc->body_len + len > max_payload) {
