@@ -13,7 +13,7 @@ APT_PACKAGES=(
     python3 python3-zmq python3-msgpack python3-pytest
     python3-socketio python3-engineio python3-websocket python3-requests python3-aiohttp
     clang libclang-rt-14-dev clang-format
-    python3-yaml systemd
+    python3-yaml systemd locales
 )
 
 as_root() {
@@ -59,6 +59,17 @@ install_nginx() {
     if [ -d /run/systemd/system ]; then as_root systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 }
 
+# A locale with a decimal comma, so the JSON float test can prove that
+# output does not depend on the process's locale.
+install_test_locale() {
+    if locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+        return
+    fi
+    as_root sed -i 's/^# *\(de_DE.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+    grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' | as_root tee -a /etc/locale.gen >/dev/null
+    as_root locale-gen >/dev/null
+}
+
 install_npm() {
     local dir=tests/e2e
     [ -f "$dir/package-lock.json" ] || return 0
@@ -71,5 +82,6 @@ install_npm() {
 }
 
 install_apt
+install_test_locale
 install_nginx
 install_npm
