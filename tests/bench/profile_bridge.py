@@ -26,10 +26,11 @@ import threading
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench  # noqa: E402  (the harness: processes, loadgen, publisher)
 
-SYSCALLS = ["sendto", "poll", "read", "write", "recvfrom", "epoll_wait", "getpid"]
+SYSCALLS = ["sendto", "poll", "epoll_wait", "epoll_ctl", "read", "write", "recvfrom", "getpid"]
 ENTRY_POINTS = ["__x64_sys_sendto", "net_rx_action", "__x64_sys_poll", "sock_poll", "schedule",
                 "__x64_sys_epoll_wait", "__x64_sys_recvfrom", "__x64_sys_read",
                 "__x64_sys_write", "eio_ws_writeable", "lws_write", "ingest_on_readable",

@@ -158,13 +158,13 @@ static int parse_args(int argc, char **argv, struct wc_opts *o)
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
         case 'n':
-            o->n_sockets = atoi(optarg);
+            o->n_sockets = (int)strtol(optarg, NULL, 10);
             break;
         case 'k':
-            o->frames_per_write = atoi(optarg);
+            o->frames_per_write = (int)strtol(optarg, NULL, 10);
             break;
         case 'b':
-            o->frame_bytes = atoi(optarg);
+            o->frame_bytes = (int)strtol(optarg, NULL, 10);
             break;
         case 's':
             o->seconds = strtod(optarg, NULL);
