@@ -14,7 +14,6 @@
 
 #define INGEST_PROTOCOL_NAME "trainbridge-zmq"
 #define INGEST_RCVHWM 100000
-#define SAFETY_TICK_US (250 * LWS_US_PER_MS)
 #define ENDPOINTS_TEXT 2048
 
 struct ingest {
@@ -27,7 +26,6 @@ struct ingest {
     struct lws_context *ctx;
     struct lws *wsi; /* the adopted descriptor */
     lws_sorted_usec_list_t sul_carry_on;
-    lws_sorted_usec_list_t sul_safety;
 };
 
 /* ------------------------------------------------------------ setup */
@@ -90,21 +88,12 @@ void ingest_destroy(struct ingest **in_p)
     struct ingest *in = *in_p;
     if (in->ctx) { /* call before the lws context goes */
         lws_sul_cancel(&in->sul_carry_on);
-        lws_sul_cancel(&in->sul_safety);
         lws_set_opaque_user_data(in->wsi, NULL);
     }
     zsock_destroy(&in->sub);
     zhashx_destroy(&in->last_seq);
     free(in);
     *in_p = NULL;
-}
-
-static void on_safety_tick(lws_sorted_usec_list_t *sul)
-{
-    struct ingest *in = lws_container_of(sul, struct ingest, sul_safety);
-    if (zsock_events(in->sub) & ZMQ_POLLIN)
-        ingest_on_readable(in);
-    lws_sul_schedule(in->ctx, 0, &in->sul_safety, on_safety_tick, SAFETY_TICK_US);
 }
 
 static int callback_ingest(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -143,7 +132,6 @@ int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *
     }
     lws_set_opaque_user_data(in->wsi, in);
     in->ctx = ctx;
-    lws_sul_schedule(ctx, 0, &in->sul_safety, on_safety_tick, SAFETY_TICK_US);
     return 0;
 }
 

@@ -6,11 +6,13 @@
  *
  * How ZeroMQ meets the lws loop: the SUB socket's ZMQ_FD is dup()ed and
  * adopted into lws as a raw file descriptor, so ingest runs on the loop
- * thread with no locks and no hand-off queue. ZMQ_FD is edge-like: each
- * wake-up drains until the socket has nothing (up to INGEST_BUDGET messages;
- * past that a zero-delay lws_sul carries on so clients get written in
- * between) and then reads ZMQ_EVENTS, which re-arms the descriptor. A
- * periodic safety tick re-checks ZMQ_EVENTS in case a wake-up was missed.
+ * thread with no locks and no hand-off queue. ZMQ_FD is edge-triggered, as
+ * ZeroMQ's documentation says: it signals only a change, so each wake-up
+ * receives until the socket has nothing and then reads ZMQ_EVENTS (which
+ * processes ZeroMQ's pending commands and re-arms the descriptor); if
+ * ZMQ_EVENTS still says POLLIN, or INGEST_BUDGET messages were taken, a
+ * zero-delay lws_sul carries on so clients get written in between. No
+ * periodic tick is needed, so an idle bridge does not wake.
  * The lws protocol that serves the adopted descriptor is ingest's own
  * (ingest_protocol): the program puts it in its lws context's table. */
 #ifndef TB_INGEST_H

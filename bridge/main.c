@@ -3,9 +3,11 @@
  * sessions, ZeroMQ ingest), prints the ready line, runs the loop, and on
  * SIGINT/SIGTERM closes every client and tears down in reverse order. */
 #include <czmq.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "eio.h"
@@ -32,11 +34,34 @@ static void install_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal; /* no SA_RESTART: poll() returns EINTR */
+    sa.sa_handler = on_stop_signal; /* until server_run watches them on its loop */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* Raises the soft descriptor limit to the hard one: every client is a
+ * descriptor, so this is the bridge's ceiling of connections (lws stops
+ * accepting near it and resumes when descriptors free up). */
+static void raise_descriptor_limit(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
+        log_warn("main", "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return;
+    }
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlim_t was = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) < 0) {
+            log_warn("main", "cannot raise the descriptor limit from %llu: %s",
+                     (unsigned long long)was, strerror(errno));
+            lim.rlim_cur = was;
+        }
+    }
+    log_info("main", "descriptor limit %llu: at most about that many clients",
+             (unsigned long long)lim.rlim_cur);
 }
 
 static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
@@ -130,6 +155,7 @@ int main(int argc, char **argv)
     log_set_level(cfg.log_level);
     log_attach_lws();
     install_signals();
+    raise_descriptor_limit();
     int rc = run(&cfg);
     cfg_fini(&cfg);
     zsys_shutdown();

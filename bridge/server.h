@@ -10,9 +10,16 @@
  * Every HTTP response is written by http.c. Extra lws protocols (ingest's
  * adopted ZeroMQ descriptor) come from the program at creation.
  *
- * Shutdown: server_run returns when *stop is set (SIGINT/SIGTERM); then
- * server_drain closes every session with an Engine.IO close packet and
- * services the loop until they are gone or the deadline passes. */
+ * The loop is libuv's (epoll), owned here and given to lws as a foreign
+ * loop: lws's sockets and timers (lws_sul), the adopted ZeroMQ descriptor
+ * and the stop signals are all watched on it, so nothing wakes the process
+ * while nothing happens, and a wake-up costs O(ready descriptors), not
+ * O(connections) as lws's default poll() loop did.
+ *
+ * Shutdown: SIGINT/SIGTERM (uv_signal watchers) set *stop and end
+ * server_run; then server_drain closes every session with an Engine.IO
+ * close packet and runs the loop until they are gone or the deadline
+ * passes. */
 #ifndef TB_SERVER_H
 #define TB_SERVER_H
 
@@ -51,7 +58,8 @@ struct lws_vhost *server_vhost(const struct server *srv);
 /* The port actually listened on (cfg may have asked for 0). */
 int server_port(const struct server *srv);
 
-/* Services the loop until *stop becomes non-zero or lws fails. Returns 0 or -EIO. */
+/* Runs the loop until SIGINT or SIGTERM arrives (then *stop is set) or
+ * *stop is already set. Returns 0. */
 int server_run(struct server *srv, volatile sig_atomic_t *stop);
 
 /* Closes every client and services the loop until they are gone or

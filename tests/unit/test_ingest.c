@@ -33,11 +33,22 @@ static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
 }
 
 /* Services the loop until cond() holds or the deadline passes. */
+/* A 5 ms ticker keeps the loop turning while the test waits for things
+ * outside it (the publisher's side): the bridge itself never needs one. */
+static lws_sorted_usec_list_t sul_tick;
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    lws_sul_schedule(lws, 0, sul, on_tick, 5 * LWS_US_PER_MS);
+}
+
+/* Services the loop until cond() holds or the deadline passes. */
 static bool run_until(bool (*cond)(void))
 {
+    lws_sul_schedule(lws, 0, &sul_tick, on_tick, 5 * LWS_US_PER_MS);
     int64_t deadline = zclock_mono() + DEADLINE_MS;
     while (!cond() && zclock_mono() < deadline)
         lws_service(lws, 0);
+    lws_sul_cancel(&sul_tick);
     return cond();
 }
 
