@@ -13,6 +13,8 @@ struct packet *packet_new(size_t len)
     struct packet *p = xmalloc(sizeof *p + LWS_PRE + len + 1);
     p->refs = 1;
     p->is_binary = false;
+    p->is_replay = false;
+    p->conflate_key = 0;
     p->len = len;
     p->buf[LWS_PRE + len] = '\0';
     return p;

@@ -12,12 +12,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct packet {
     unsigned refs;
-    bool is_binary;      /* sent as a binary WebSocket frame */
-    size_t len;          /* payload bytes, after the LWS_PRE headroom */
-    unsigned char buf[]; /* LWS_PRE headroom, len bytes, a NUL */
+    bool is_binary;        /* sent as a binary WebSocket frame */
+    bool is_replay;        /* history replay: outside the queue's byte bound */
+    uint64_t conflate_key; /* a run's training_progress (the run's id), or 0 */
+    size_t len;            /* payload bytes, after the LWS_PRE headroom */
+    unsigned char buf[];   /* LWS_PRE headroom, len bytes, a NUL */
 };
 
 /* A packet with room for len bytes (plus headroom and a NUL), refs = 1.
