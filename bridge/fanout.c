@@ -16,6 +16,7 @@ struct packet *packet_new(size_t len)
     p->is_replay = false;
     p->is_progress = false;
     p->run_id = 0;
+    p->born_us = 0;
     p->len = len;
     p->buf[LWS_PRE + len] = '\0';
     return p;

@@ -29,6 +29,7 @@ struct packet {
     bool is_replay;      /* history replay: outside the queue's byte bound */
     bool is_progress;    /* a live training_progress: may be conflated */
     uint64_t run_id;     /* the run a live event belongs to, or 0 */
+    int64_t born_us;     /* when a live event arrived (client lag), or 0 */
     size_t len;          /* payload bytes, after the LWS_PRE headroom */
     unsigned char buf[]; /* LWS_PRE headroom, len bytes, a NUL */
 };
