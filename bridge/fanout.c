@@ -154,3 +154,13 @@ void fanout_queue_pop(struct fanout_queue *q)
         q->head = 0;
     }
 }
+
+double fanout_queue_oldest_age_s(const struct fanout_queue *q, int64_t now_us)
+{
+    for (size_t i = 0; i < q->n && i < FANOUT_AGE_SCAN; i++) {
+        const struct packet *p = fanout_queue_at(q, i);
+        if (p->born_us > 0)
+            return now_us > p->born_us ? (double)(now_us - p->born_us) / 1e6 : 0.0;
+    }
+    return -1;
+}

@@ -86,6 +86,11 @@ struct packet *fanout_queue_at(const struct fanout_queue *q, size_t i);
 /* Removes the oldest packet and drops its reference. */
 void fanout_queue_pop(struct fanout_queue *q);
 
+/* Seconds since the oldest queued live event arrived (born_us), looking at
+ * the first FANOUT_AGE_SCAN entries; -1 if none of them is one. */
+#define FANOUT_AGE_SCAN 32
+double fanout_queue_oldest_age_s(const struct fanout_queue *q, int64_t now_us);
+
 static inline bool fanout_queue_empty(const struct fanout_queue *q)
 {
     return q->n == 0;
