@@ -1,7 +1,7 @@
 /* main: trainbridge's entry point. Parses the configuration, wires the
  * modules together (metrics, rooms, run history, Socket.IO layer, lws
  * server, Engine.IO sessions, ZeroMQ ingest), prints the ready line, runs
- * the loop (with a once-a-second housekeeping tick), and on
+ * the loop (with a once-a-second tick that expires old runs), and on
  * SIGINT/SIGTERM closes every client and tears down in reverse order. */
 #include <czmq.h>
 #include <libwebsockets.h>
@@ -22,19 +22,9 @@
 #define DRAIN_DEADLINE_MS 700
 #define HOUSEKEEPING_US LWS_US_PER_SEC
 
-/* What an accepted event goes through, and the periodic housekeeping. */
-struct wiring {
-    struct sio *sio;
-    struct runs *runs;
-    struct metrics *m;
-    struct eio_server *eio;
-    struct lws_context *ctx;
-    lws_sorted_usec_list_t sul;
-};
-
 extern char **environ;
 
-static volatile sig_atomic_t stop_requested; /* the process's only global */
+static volatile sig_atomic_t stop_requested; /* the process's only mutable global */
 
 static void on_stop_signal(int sig)
 {
@@ -53,29 +43,46 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* What main wired together; the gauges of /metrics are read from it. */
+struct bridge {
+    struct rooms *rooms;
+    struct runs *runs;
+    struct sio *sio;
+    struct eio_server *eio;
+    struct ingest *ingest;
+    struct lws_context *ctx;
+    lws_sorted_usec_list_t sul_housekeeping;
+};
+
+static void refresh_gauges(struct metrics *m, void *arg)
+{
+    const struct bridge *b = arg;
+    metrics_set(m, GAUGE_CLIENTS_CONNECTED, (int64_t)eio_server_n_sessions(b->eio));
+    metrics_set(m, GAUGE_QUEUED_BYTES, (int64_t)eio_server_queued_bytes(b->eio));
+    metrics_set(m, GAUGE_ROOMS, (int64_t)rooms_n_rooms(b->rooms));
+    metrics_set(m, GAUGE_TRAINERS, (int64_t)ingest_n_trainers(b->ingest));
+    runs_stats(b->runs, &m->runs);
+    eio_server_observe_lag(b->eio, (int64_t)lws_now_usecs());
+}
+
 /* Every event joins its run's history, then goes out; the packet carries
  * its run so a laggard's queue can conflate its progress. */
 static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
 {
-    struct wiring *w = arg;
+    struct bridge *b = arg;
     int64_t now_us = (int64_t)lws_now_usecs();
-    pkt->run_id = runs_record(w->runs, ev, pkt, now_us);
+    pkt->run_id = runs_record(b->runs, ev, pkt, now_us);
     pkt->is_progress = ev->type == TE_TRAINING_PROGRESS;
     pkt->born_us = now_us;
-    runs_stats(w->runs, &w->m->runs);
-    sio_broadcast(w->sio, ev->scenario, pkt);
+    sio_broadcast(b->sio, ev->scenario, pkt);
 }
 
-/* Once a second: finished runs past their TTL go; client lag snapshot. */
+/* Once a second: finished runs past their TTL go. */
 static void on_housekeeping(lws_sorted_usec_list_t *sul)
 {
-    struct wiring *w = lws_container_of(sul, struct wiring, sul);
-    int64_t now_us = (int64_t)lws_now_usecs();
-    runs_expire(w->runs, now_us);
-    runs_stats(w->runs, &w->m->runs);
-    if (w->eio)
-        eio_server_observe_lag(w->eio, now_us);
-    lws_sul_schedule(w->ctx, 0, sul, on_housekeeping, HOUSEKEEPING_US);
+    struct bridge *b = lws_container_of(sul, struct bridge, sul_housekeeping);
+    runs_expire(b->runs, (int64_t)lws_now_usecs());
+    lws_sul_schedule(b->ctx, 0, sul, on_housekeeping, HOUSEKEEPING_US);
 }
 
 static struct runs *runs_from_cfg(const struct cfg *cfg)
@@ -85,6 +92,20 @@ static struct runs *runs_from_cfg(const struct cfg *cfg)
                               .ttl_us = (int64_t)cfg->history_ttl_s * LWS_US_PER_SEC,
                               .max_bytes = cfg->history_bytes};
     return runs_new_memory(&lim);
+}
+
+static struct eio_server_opts eio_opts(const struct cfg *cfg)
+{
+    return (struct eio_server_opts){.ping_interval_ms = cfg->ping_interval_ms,
+                                    .ping_timeout_ms = cfg->ping_timeout_ms,
+                                    .max_payload = cfg->max_payload,
+                                    .client_queue_bytes = cfg->client_queue_bytes,
+                                    .conflate_after = cfg->conflate_after,
+                                    .connect_timeout_ms = cfg->connect_timeout_ms,
+                                    .allow_polling = cfg->allow_polling,
+                                    .allow_websocket = cfg->allow_websocket,
+                                    .cors_origins = cfg->cors_origins,
+                                    .n_cors_origins = cfg->n_cors_origins};
 }
 
 static void print_ready_line(const struct cfg *cfg, const struct server *srv,
@@ -102,47 +123,36 @@ static int run(const struct cfg *cfg)
 {
     struct metrics m;
     memset(&m, 0, sizeof m);
-    struct rooms *rooms = rooms_new();
-    struct runs *runs = runs_from_cfg(cfg);
-    struct sio *sio = sio_new(rooms, &m, cfg->max_rooms_per_client);
-    sio_set_runs(sio, runs);
-    struct wiring w = {.sio = sio, .runs = runs, .m = &m};
-    struct server_ctx ctx = {.cfg = cfg, .m = &m, .rooms = rooms};
-    struct server *srv = server_new(cfg, &ctx);
+    struct bridge b = {.rooms = rooms_new(), .runs = runs_from_cfg(cfg)};
+    b.sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
+    sio_set_runs(b.sio, b.runs);
+    struct server *srv = server_new(cfg, &m, ingest_protocol());
     int rc = 1;
     if (!srv)
         goto out;
-    struct eio_server_opts opts = {.ping_interval_ms = cfg->ping_interval_ms,
-                                   .ping_timeout_ms = cfg->ping_timeout_ms,
-                                   .max_payload = cfg->max_payload,
-                                   .client_queue_bytes = cfg->client_queue_bytes,
-                                   .conflate_after = cfg->conflate_after,
-                                   .connect_timeout_ms = cfg->connect_timeout_ms,
-                                   .allow_polling = cfg->allow_polling,
-                                   .allow_websocket = cfg->allow_websocket};
-    struct eio_handler handler = sio_eio_handler(sio);
-    ctx.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
-    ctx.mounts[ctx.n_mounts++] = (struct server_mount){.path = "/socket.io/", .eio = ctx.eio};
-    w.eio = ctx.eio;
-    w.ctx = server_lws_context(srv);
-    lws_sul_schedule(server_lws_context(srv), 0, &w.sul, on_housekeeping, HOUSEKEEPING_US);
-    ctx.ingest = ingest_new(cfg, &m, on_event, &w);
-    if (!ctx.ingest || ingest_attach(ctx.ingest, server_lws_context(srv), server_vhost(srv),
-                                     "trainbridge-zmq") < 0)
+    struct eio_server_opts opts = eio_opts(cfg);
+    struct eio_handler handler = sio_eio_handler(b.sio);
+    b.ctx = server_lws_context(srv);
+    b.eio = eio_server_new(b.ctx, &opts, &handler, &m);
+    server_mount(srv, "/socket.io/", b.eio);
+    server_on_metrics(srv, refresh_gauges, &b);
+    lws_sul_schedule(b.ctx, 0, &b.sul_housekeeping, on_housekeeping, HOUSEKEEPING_US);
+    b.ingest = ingest_new(cfg, &m, on_event, &b);
+    if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
-    print_ready_line(cfg, srv, ctx.ingest);
+    print_ready_line(cfg, srv, b.ingest);
     rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
-    log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(ctx.eio));
+    log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(b.eio));
     server_drain(srv, DRAIN_DEADLINE_MS);
 out:
-    if (srv)
-        lws_sul_cancel(&w.sul);
-    ingest_destroy(&ctx.ingest);
+    if (b.ctx)
+        lws_sul_cancel(&b.sul_housekeeping);
+    ingest_destroy(&b.ingest);
     server_destroy(&srv); /* closes what is left; sessions are freed in CLOSED */
-    eio_server_destroy(&ctx.eio);
-    sio_destroy(&sio);
-    runs_destroy(&runs);
-    rooms_destroy(&rooms);
+    eio_server_destroy(&b.eio);
+    sio_destroy(&b.sio);
+    runs_destroy(&b.runs);
+    rooms_destroy(&b.rooms);
     return rc;
 }
 
