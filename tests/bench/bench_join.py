@@ -97,10 +97,11 @@ def wait_until(pred, timeout, what):
     raise TimeoutError(what)
 
 
-def run_sim(bin_dir, bridge, scenario, trainer, episodes, extra=()):
+def run_sim(bin_dir, bridge, scenario, trainer, episodes, extra=(), rate=0):
     return subprocess.Popen(
         [os.path.join(bin_dir, "trainsim"), "--endpoint", bridge.zmq, "--scenario", scenario,
-         "--trainer", trainer, "--episodes", str(episodes), "--rate", "0", "--quiet", *extra],
+         "--trainer", trainer, "--episodes", str(episodes), "--rate", str(rate), "--quiet",
+         *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -162,7 +163,7 @@ def bench_retained(a):
     try:
         rss0 = bridge.status("VmRSS")
         sim = run_sim(a.bin_dir, bridge, "mem0", "tr-mem", a.retained_points,
-                      ["--loop", "--pause-ms", "0"])
+                      ["--loop", "--pause-ms", "0"], rate=20000)  # paced: no HWM drops
         key = 'trainbridge_runs{state="completed"}'
         wait_until(lambda: bridge.metrics().get(key, 0) >= a.retained, 600,
                    f"{a.retained} completed runs")
