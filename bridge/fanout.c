@@ -115,6 +115,8 @@ int fanout_queue_push(struct fanout_queue *q, struct packet *p)
     }
     if (!p->is_replay && live_bytes(q) > 0 && live_bytes(q) + p->len > q->max_bytes)
         return -ENOBUFS;
+    if (p->is_replay && q->replay_bytes + p->len > q->max_bytes * FANOUT_REPLAY_FACTOR)
+        return -ENOBUFS;
     if (q->n == q->cap)
         grow_ring(q);
     q->ring[(q->head + q->n) & (q->cap - 1)] = packet_ref(p);

@@ -14,7 +14,10 @@
  * other packet is kept; it is never moved past a lifecycle event of its own
  * run (the search stops there). Everything else is only ever appended.
  * Replay packets (is_replay: history sent to a late joiner, a bounded set of
- * shared packets) are queued outside the byte bound and never conflated.
+ * shared packets) are queued outside the byte bound and never conflated;
+ * they have their own, larger bound (FANOUT_REPLAY_FACTOR x the byte bound)
+ * so that a client cannot pile up replays by subscribing over and over
+ * without reading.
  * Loop thread only. */
 #ifndef TB_FANOUT_H
 #define TB_FANOUT_H
@@ -62,6 +65,8 @@ struct fanout_queue {
 
 enum { FANOUT_QUEUED = 0, FANOUT_CONFLATED = 1 };
 
+#define FANOUT_REPLAY_FACTOR 64 /* unsent replay may reach 64 x max_bytes */
+
 void fanout_queue_init(struct fanout_queue *q, size_t max_bytes);
 
 /* Turns conflation on from that many live bytes (0: off, the default). */
@@ -72,7 +77,8 @@ void fanout_queue_fini(struct fanout_queue *q);
 
 /* Queues a new reference to p. Returns FANOUT_QUEUED; FANOUT_CONFLATED if
  * p replaced an older progress of its run (whose reference is dropped); or
- * -ENOBUFS if the live bytes would pass the bound (nothing is queued then).
+ * -ENOBUFS if the live bytes would pass the bound, or for a replay packet
+ * the replay bytes theirs (nothing is queued then).
  * A queue with no live bytes accepts any one packet, so an oversize packet
  * cannot wedge a client. */
 int fanout_queue_push(struct fanout_queue *q, struct packet *p);

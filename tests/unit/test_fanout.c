@@ -271,3 +271,19 @@ Test(fanout, random_conflation_keeps_lifecycle_and_order)
     cr_assert_eq(n_lifecycle_out, n_lifecycle_in);
     fanout_queue_fini(&q);
 }
+
+Test(fanout, replay_has_its_own_larger_bound)
+{
+    struct fanout_queue q;
+    fanout_queue_init(&q, 10);
+    struct packet *p = event_packet(true, 1, 0);
+    p->is_replay = true;
+    for (int i = 0; i < FANOUT_REPLAY_FACTOR; i++)
+        cr_assert_eq(fanout_queue_push(&q, p), FANOUT_QUEUED);
+    cr_assert_eq(fanout_queue_push(&q, p), -ENOBUFS);
+    cr_assert_eq(push_event(&q, false, 2, 0), FANOUT_QUEUED, "live traffic has its own bound");
+    fanout_queue_pop(&q);
+    cr_assert_eq(fanout_queue_push(&q, p), FANOUT_QUEUED);
+    packet_unref(&p);
+    fanout_queue_fini(&q);
+}

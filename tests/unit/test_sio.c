@@ -556,3 +556,24 @@ Test(sio_history, a_laggards_progress_is_conflated_and_counted, .init = setup_co
     cr_assert_not_null(strstr(last(&c), "training_stopped"));
     close_conn(&c);
 }
+
+Test(sio_history, a_client_piling_up_replays_without_reading_is_dropped)
+{
+    publish(TE_TRAINING_STARTED, "alpha", "t1", 1);
+    for (uint64_t seq = 2; seq <= 40; seq++)
+        publish(TE_TRAINING_PROGRESS, "alpha", "t1", seq);
+    struct fake_conn c;
+    open_conn(&c);
+    recv_text(&c, "40");
+    const char *sub = "42[\"subscribe_training\",{\"scenario_name\":\"alpha\"}]";
+    const char *unsub = "42[\"unsubscribe_training\",{\"scenario_name\":\"alpha\"}]";
+    int i = 0;
+    for (; i < 1000 && !eio_session_is_closing(c.s); i++) {
+        eio_session_on_packet(c.s, sub, strlen(sub), false);
+        eio_session_on_packet(c.s, unsub, strlen(unsub), false);
+    }
+    cr_assert(eio_session_is_closing(c.s), "still open after %d subscribes", i);
+    cr_assert_gt(i, 50, "the replay bound is 64 x --client-queue-bytes (closed after %d)", i);
+    cr_assert_eq(m.counters[METRIC_CLIENTS_DROPPED_SLOW], 1);
+    close_conn(&c);
+}
