@@ -74,3 +74,44 @@ def test_double_subscribe_replays_once_and_compact(bridge, client_factory, run_s
                        timeout=5)
     assert ack["ok"] is False and "history" in ack["error"]
     assert bad.all == []
+
+
+def test_star_with_three_trainers_mid_run(bridge, client_factory, sim):
+    names = [unique("py-star-a"), unique("py-star-b"), unique("py-star-c")]
+    watcher = client_factory(bridge)
+    watcher.subscribe("*")
+    procs = [sim(bridge, s, episodes=2000, rate=1000, trainer=f"py-t{i}")
+             for i, s in enumerate(names)]
+    watcher.wait_count(3 * 700, timeout=20)
+    late = client_factory(bridge, transports=None)
+    ack = late.subscribe("*")
+    assert ack["runs"] == 3 and ack["replayed"] == len(late.replayed)
+    for p in procs:
+        assert p.wait(30) == 0, p.describe()
+    wait_until(lambda: sum(e == "training_completed" for e, _ in late.snapshot()) == 3, 20,
+               "three training_completed")
+    for s in names:
+        replay = [(e, a) for e, a in late.replayed if a[1]["scenario_name"] == s]
+        live = [(e, a) for e, a in late.events if a[1]["scenario_name"] == s]
+        assert replay[0][0] == "training_started"
+        points = progress_episodes(replay)
+        assert points[0] == 1 and all(b > a for a, b in zip(points, points[1:]))
+        assert progress_episodes(live) == list(range(points[-1] + 1, 2001)), s
+        assert live[-1][0] == "training_completed"
+
+
+def test_after_the_end_and_history_none(bridge, client_factory, run_sim):
+    s = unique("py-ended")
+    watcher = client_factory(bridge)
+    watcher.subscribe(s)
+    run_sim(bridge, s, episodes=100, trainer="py-end")
+    watcher.wait_count(102)
+    late = client_factory(bridge, transports=None)
+    assert late.subscribe(s) == {"ok": True, "scenario_name": s, "runs": 1, "replayed": 102}
+    assert [a[0] for _, a in late.replayed] == [a[0] for _, a in watcher.events]
+    assert [{k: v for k, v in a[1].items() if k != "replay"} for _, a in late.replayed] == \
+        [a[1] for _, a in watcher.events]
+    none = client_factory(bridge)
+    assert none.subscribe(s, history="none") == {"ok": True, "scenario_name": s, "runs": 0,
+                                                 "replayed": 0}
+    assert none.all == []
