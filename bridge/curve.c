@@ -85,7 +85,7 @@ static void release_bucket(struct curve *c, struct bucket *b)
 
 static void append_bucket(struct curve *c, int64_t index, struct curve_point *pt)
 {
-    if (c->n_buckets == c->cap_buckets) {
+    if (c->n_buckets == c->cap_buckets || !c->buckets) {
         c->cap_buckets = c->cap_buckets ? c->cap_buckets * 2 : BUCKET_MIN_CAP;
         c->buckets = xrealloc(c->buckets, c->cap_buckets * sizeof *c->buckets);
     }
