@@ -85,7 +85,7 @@ def test_star_with_three_trainers_mid_run(bridge, client_factory, sim):
     watcher.wait_count(3 * 700, timeout=20)
     late = client_factory(bridge, transports=None)
     ack = late.subscribe("*")
-    assert ack["runs"] == 3 and ack["replayed"] == len(late.replayed)
+    assert ack["runs"] >= 3 and ack["replayed"] == len(late.replayed)  # >=: stray publishers
     for p in procs:
         assert p.wait(30) == 0, p.describe()
     wait_until(lambda: sum(e == "training_completed" for e, _ in late.snapshot()) == 3, 20,
