@@ -36,8 +36,9 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
                                    "Engine.IO handshakes refused (HTTP 400)."},
     [METRIC_SUBSCRIBES] = {"trainbridge_subscribes_total", "Successful subscribe_training."},
     [METRIC_UNSUBSCRIBES] = {"trainbridge_unsubscribes_total", "Successful unsubscribe_training."},
-    [METRIC_SUBSCRIBES_REFUSED] = {"trainbridge_subscribes_refused_total",
-                                   "subscribe/unsubscribe_training answered ok:false."},
+    [METRIC_SUBSCRIBES_REFUSED] =
+        {"trainbridge_subscribes_refused_total",
+         "Client requests answered ok:false (bad subscribe payloads, unknown events)."},
     [METRIC_REPLAYED_EVENTS] = {"trainbridge_replayed_events_total",
                                 "History packets queued to clients that subscribed late."},
     [METRIC_PROGRESS_CONFLATED] = {"trainbridge_progress_conflated_total",

@@ -26,7 +26,7 @@ enum metric_id {
     METRIC_HANDSHAKES_REFUSED,     /* bad Engine.IO handshakes (HTTP 400) */
     METRIC_SUBSCRIBES,             /* successful subscribe_training */
     METRIC_UNSUBSCRIBES,           /* successful unsubscribe_training */
-    METRIC_SUBSCRIBES_REFUSED,     /* subscribe/unsubscribe answered ok:false */
+    METRIC_SUBSCRIBES_REFUSED,     /* client requests answered ok:false */
     METRIC_REPLAYED_EVENTS,        /* history packets queued to late joiners */
     METRIC_PROGRESS_CONFLATED,     /* progress replaced in a laggard's queue */
     METRIC_COUNT
