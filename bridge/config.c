@@ -56,6 +56,27 @@ static const struct options_opt options[] = {
     {"connect-timeout", NULL, "MS", OPTIONS_INT, "45000", 0, 3600000, "ms",
      FIELD(connect_timeout_ms), 0,
      "Close a session that has not sent a Socket.IO CONNECT by then (0: never).", NULL},
+    {"history-points", NULL, "N", OPTIONS_SIZE, "500", 8, 100000, "points", FIELD(history_points),
+     0,
+     "Most training_progress events kept per run for late joiners: the\n"
+     "learning curve's bound (first, latest, per-bucket last/min/max).",
+     NULL},
+    {"history-runs", NULL, "N", OPTIONS_SIZE, "10", 0, 100000, "runs", FIELD(history_runs), 0,
+     "Finished runs kept per scenario for late joiners (the most recent).", NULL},
+    {"history-ttl", NULL, "SECONDS", OPTIONS_INT, "86400", 1, 31536000, "s", FIELD(history_ttl_s),
+     0, "How long a finished run is kept after it ended.", NULL},
+    {"history-bytes", NULL, "BYTES", OPTIONS_SIZE, "268435456", 65536, 1LL << 40, "bytes",
+     FIELD(history_bytes), 0,
+     "Bound on all run history together. Past it the oldest finished runs\n"
+     "go first, then running runs' curves are thinned (never their\n"
+     "training_started or latest progress).",
+     NULL},
+    {"conflate-after", NULL, "BYTES", OPTIONS_SIZE, "65536", 0, 1LL << 30, "bytes",
+     FIELD(conflate_after), 0,
+     "Once a client has this much unsent data, a new training_progress of a\n"
+     "run replaces that run's older unsent one (lifecycle events are always\n"
+     "kept). 0: never conflate.",
+     NULL},
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "One of error, warn, info, debug.", NULL},
     {"help", "-h", NULL, OPTIONS_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit.", NULL},

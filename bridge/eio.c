@@ -60,7 +60,7 @@ static int queue_packet(struct eio_session *s, struct packet *p)
         return rc;
     s->srv->queued_bytes += s->q.bytes - before;
     s->ops->want_write(s);
-    return 0;
+    return rc;
 }
 
 /* ping_due: time to ping; the pong is then due within ping_timeout. */
@@ -202,6 +202,20 @@ size_t eio_server_queued_bytes(const struct eio_server *srv)
     return srv->queued_bytes;
 }
 
+static int observe_lag(struct lws_dll2 *d, void *user)
+{
+    const struct eio_session *s = lws_container_of(d, struct eio_session, link);
+    int64_t now_us = *(const int64_t *)user;
+    metrics_lag_observe(s->srv->m, s->q.bytes, fanout_queue_oldest_age_s(&s->q, now_us));
+    return 0;
+}
+
+void eio_server_observe_lag(struct eio_server *srv, int64_t now_us)
+{
+    metrics_lag_reset(srv->m);
+    lws_dll2_foreach_safe(&srv->sessions, &now_us, observe_lag);
+}
+
 static int close_one(struct lws_dll2 *d, void *user)
 {
     (void)user;
@@ -263,6 +277,7 @@ struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_tr
     while (zhashx_lookup(srv->by_sid, s->sid));
     zhashx_insert(srv->by_sid, s->sid, s);
     fanout_queue_init(&s->q, srv->opts.client_queue_bytes);
+    fanout_queue_set_conflate_after(&s->q, srv->opts.conflate_after);
     lws_dll2_add_tail(&s->link, &srv->sessions);
     metrics_inc(srv->m, METRIC_CLIENTS_ACCEPTED);
 

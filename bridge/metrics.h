@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runs.h"
 #include "trainevents.h"
 
 enum metric_id {
@@ -25,6 +26,9 @@ enum metric_id {
     METRIC_HANDSHAKES_REFUSED,     /* bad Engine.IO handshakes (HTTP 400) */
     METRIC_SUBSCRIBES,             /* successful subscribe_training */
     METRIC_UNSUBSCRIBES,           /* successful unsubscribe_training */
+    METRIC_SUBSCRIBES_REFUSED,     /* client requests answered ok:false */
+    METRIC_REPLAYED_EVENTS,        /* history packets queued to late joiners */
+    METRIC_PROGRESS_CONFLATED,     /* progress replaced in a laggard's queue */
     METRIC_COUNT
 };
 
@@ -36,10 +40,27 @@ enum gauge_id {
     GAUGE_COUNT
 };
 
+/* Client lag, a snapshot over every session taken periodically: how many
+ * clients have at most each bound of queued bytes, and of age of their
+ * oldest unsent live event (fixed buckets: bounded label cardinality). */
+#define METRICS_LAG_BYTES_BUCKETS 6
+#define METRICS_LAG_AGE_BUCKETS 6
+
+struct metrics_lag {
+    uint64_t by_bytes[METRICS_LAG_BYTES_BUCKETS]; /* not cumulative; last is +Inf */
+    uint64_t by_age[METRICS_LAG_AGE_BUCKETS];
+    uint64_t n_clients;
+    uint64_t bytes_sum;
+    double age_sum_s;
+    double age_max_s;
+};
+
 struct metrics {
     uint64_t counters[METRIC_COUNT];
     uint64_t rejected[TE_ERRC_COUNT]; /* ingest rejects by reason */
     int64_t gauges[GAUGE_COUNT];
+    struct runs_stats runs; /* the run store's figures, copied on change */
+    struct metrics_lag lag;
 };
 
 static inline void metrics_inc(struct metrics *m, enum metric_id id)
@@ -62,6 +83,11 @@ static inline void metrics_reject(struct metrics *m, enum te_errc reason)
     if (reason < TE_ERRC_COUNT)
         m->rejected[reason]++;
 }
+
+/* Starts a new lag snapshot. */
+void metrics_lag_reset(struct metrics *m);
+/* Adds one client to the lag snapshot; age_s < 0: nothing live is queued. */
+void metrics_lag_observe(struct metrics *m, size_t queued_bytes, double age_s);
 
 /* Renders every metric as Prometheus text into a new NUL-terminated buffer;
  * *len_out gets its length. Caller frees. */

@@ -488,6 +488,33 @@ Test(config, cors_origins_from_environment)
     cr_assert_not(cfg.allow_websocket);
 }
 
+Test(config, history_and_conflation_options)
+{
+    parse(NULL, NULL);
+    cr_assert_eq(cfg.history_points, 500);
+    cr_assert_eq(cfg.history_runs, 10);
+    cr_assert_eq(cfg.history_ttl_s, 86400);
+    cr_assert_eq(cfg.history_bytes, (size_t)256 << 20);
+    cr_assert_eq(cfg.conflate_after, 65536);
+    cfg_fini(&cfg);
+    const char *args[] = {"--history-points",
+                          "64",
+                          "--history-runs",
+                          "0",
+                          "--history-ttl",
+                          "60",
+                          "--conflate-after",
+                          "0",
+                          NULL};
+    const char *env[] = {"TRAINBRIDGE_HISTORY_BYTES=1048576", "TRAINBRIDGE_HISTORY_POINTS=9", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.history_points, 64);
+    cr_assert_eq(cfg.history_runs, 0);
+    cr_assert_eq(cfg.history_ttl_s, 60);
+    cr_assert_eq(cfg.history_bytes, 1048576);
+    cr_assert_eq(cfg.conflate_after, 0);
+}
+
 struct bad_new_option {
     char flag[32];
     char value[64];
@@ -507,6 +534,10 @@ ParameterizedTestParameters(config, rejects_bad_new_options)
         {"--transports", "websocket,", "expected polling, websocket"},
         {"--connect-timeout", "-1", "expected an integer"},
         {"--connect-timeout", "soon", "expected an integer"},
+        {"--history-points", "7", "8"},
+        {"--history-ttl", "0", "1"},
+        {"--history-bytes", "1000", "65536"},
+        {"--conflate-after", "-5", "expected"},
     };
     return cr_make_param_array(struct bad_new_option, cases, sizeof cases / sizeof cases[0]);
 }
