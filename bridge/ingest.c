@@ -21,6 +21,8 @@ struct ingest {
     struct metrics *m;
     ingest_event_fn *fn;
     void *arg;
+    ingest_heartbeat_fn *heartbeat_fn; /* NULL: heartbeats are only counted */
+    void *heartbeat_arg;
     zhashx_t *last_seq; /* trainer id -> last seq, stored as the pointer value */
     char endpoints[ENDPOINTS_TEXT];
     struct lws_context *ctx;
@@ -80,6 +82,12 @@ struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event
     if (attach_endpoints(in, cfg) < 0)
         ingest_destroy(&in);
     return in;
+}
+
+void ingest_set_heartbeat_fn(struct ingest *in, ingest_heartbeat_fn *fn, void *arg)
+{
+    in->heartbeat_fn = fn;
+    in->heartbeat_arg = arg;
 }
 
 void ingest_destroy(struct ingest **in_p)
@@ -165,6 +173,20 @@ static bool track_sequence(struct ingest *in, const struct te_event *ev)
     return true;
 }
 
+/* A heartbeat is counted and handed to the run store, never to clients. */
+static void take_heartbeat(struct ingest *in, const struct te_event *hb)
+{
+    metrics_inc(in->m, METRIC_HEARTBEATS);
+    if (!in->heartbeat_fn)
+        return;
+    enum heartbeat_reason reason = in->heartbeat_fn(hb, in->heartbeat_arg);
+    if (reason == HEARTBEAT_TAKEN)
+        return;
+    metrics_heartbeat_ignored(in->m, reason);
+    log_debug("ingest", "heartbeat ignored: %s scenario=%s trainer=%s",
+              metrics_heartbeat_reason_name(reason), hb->scenario, hb->trainer);
+}
+
 static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *payload)
 {
     struct te_event ev;
@@ -176,6 +198,10 @@ static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *paylo
     }
     if (!track_sequence(in, &ev))
         return;
+    if (ev.type == TE_HEARTBEAT) {
+        take_heartbeat(in, &ev);
+        return;
+    }
     metrics_inc(in->m, METRIC_INGEST_MESSAGES);
     metrics_add(in->m, METRIC_INGEST_BYTES, zmq_msg_size(payload));
     struct packet *pkt = codec_event_packet(&ev);

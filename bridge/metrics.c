@@ -36,6 +36,14 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
                                    "Engine.IO handshakes refused (HTTP 400)."},
     [METRIC_SUBSCRIBES] = {"trainbridge_subscribes_total", "Successful subscribe_training."},
     [METRIC_UNSUBSCRIBES] = {"trainbridge_unsubscribes_total", "Successful unsubscribe_training."},
+    [METRIC_HEARTBEATS] = {"trainbridge_heartbeats_total",
+                           "Valid trainer heartbeats received (never forwarded to clients)."},
+};
+
+static const char *const heartbeat_reason_names[HEARTBEAT_REASON_COUNT] = {
+    [HEARTBEAT_TAKEN] = "taken",
+    [HEARTBEAT_UNKNOWN_SCENARIO] = "unknown_scenario",
+    [HEARTBEAT_NO_RUN] = "no_run",
 };
 
 static const struct metric_desc gauge_descs[GAUGE_COUNT] = {
@@ -80,6 +88,23 @@ static void render_rejects(struct text *t, const struct metrics *m)
                m->rejected[r]);
 }
 
+static void render_heartbeats_ignored(struct text *t, const struct metrics *m)
+{
+    const char *name = "trainbridge_heartbeats_ignored_total";
+    append(t,
+           "# HELP %s Valid heartbeats that matched no active run, by reason.\n"
+           "# TYPE %s counter\n",
+           name, name);
+    for (int r = HEARTBEAT_TAKEN + 1; r < HEARTBEAT_REASON_COUNT; r++)
+        append(t, "%s{reason=\"%s\"} %" PRIu64 "\n", name, heartbeat_reason_names[r],
+               m->heartbeats_ignored[r]);
+}
+
+const char *metrics_heartbeat_reason_name(enum heartbeat_reason reason)
+{
+    return (unsigned)reason < HEARTBEAT_REASON_COUNT ? heartbeat_reason_names[reason] : "unknown";
+}
+
 char *metrics_render_new(const struct metrics *m, size_t *len_out)
 {
     struct text t = {.buf = xmalloc(4096), .len = 0, .cap = 4096};
@@ -90,6 +115,7 @@ char *metrics_render_new(const struct metrics *m, size_t *len_out)
                d->name, m->counters[i]);
     }
     render_rejects(&t, m);
+    render_heartbeats_ignored(&t, m);
     for (int i = 0; i < GAUGE_COUNT; i++) {
         const struct metric_desc *d = &gauge_descs[i];
         append(&t, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRId64 "\n", d->name, d->help, d->name,

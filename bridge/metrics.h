@@ -25,6 +25,7 @@ enum metric_id {
     METRIC_HANDSHAKES_REFUSED,     /* bad Engine.IO handshakes (HTTP 400) */
     METRIC_SUBSCRIBES,             /* successful subscribe_training */
     METRIC_UNSUBSCRIBES,           /* successful unsubscribe_training */
+    METRIC_HEARTBEATS,             /* valid trainer heartbeats (never forwarded) */
     METRIC_COUNT
 };
 
@@ -36,9 +37,18 @@ enum gauge_id {
     GAUGE_COUNT
 };
 
+/* Why a valid heartbeat changed nothing (the run store's verdict). */
+enum heartbeat_reason {
+    HEARTBEAT_TAKEN,            /* it refreshed a running or stalled run */
+    HEARTBEAT_UNKNOWN_SCENARIO, /* no run of that scenario at all */
+    HEARTBEAT_NO_RUN,           /* the scenario has runs, none active from that trainer */
+    HEARTBEAT_REASON_COUNT
+};
+
 struct metrics {
     uint64_t counters[METRIC_COUNT];
-    uint64_t rejected[TE_ERRC_COUNT]; /* ingest rejects by reason */
+    uint64_t rejected[TE_ERRC_COUNT];                    /* ingest rejects by reason */
+    uint64_t heartbeats_ignored[HEARTBEAT_REASON_COUNT]; /* [HEARTBEAT_TAKEN] unused */
     int64_t gauges[GAUGE_COUNT];
 };
 
@@ -62,6 +72,15 @@ static inline void metrics_reject(struct metrics *m, enum te_errc reason)
     if (reason < TE_ERRC_COUNT)
         m->rejected[reason]++;
 }
+
+static inline void metrics_heartbeat_ignored(struct metrics *m, enum heartbeat_reason reason)
+{
+    if (reason > HEARTBEAT_TAKEN && reason < HEARTBEAT_REASON_COUNT)
+        m->heartbeats_ignored[reason]++;
+}
+
+/* Stable label of a reason ("unknown_scenario", "no_run"; "taken"). */
+const char *metrics_heartbeat_reason_name(enum heartbeat_reason reason);
 
 /* Renders every metric as Prometheus text into a new NUL-terminated buffer;
  * *len_out gets its length. Caller frees. */

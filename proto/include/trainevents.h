@@ -20,7 +20,12 @@
 extern "C" {
 #endif
 
-#define TE_SCHEMA_VERSION 1
+/* The newest schema version this library reads and writes (proto/EVENTS.md,
+ * "Versioning"). Each message carries the lowest version that defines it
+ * (te_event_min_version): the five training events are v1 messages, a
+ * heartbeat is a v2 message, so bridges that only know v1 keep reading the
+ * five events of a newer trainer. */
+#define TE_SCHEMA_VERSION 2
 
 /* Limits (proto/EVENTS.md, "Limits"). Lengths are in bytes, without the NUL. */
 #define TE_MAX_FRAME_BYTES 65536       /* one msgpack payload frame */
@@ -38,6 +43,7 @@ enum te_event_type {
     TE_TRAINING_COMPLETED,
     TE_TRAINING_STOPPED,
     TE_TRAINING_ERROR,
+    TE_HEARTBEAT, /* v2: "the trainer is alive"; never forwarded to clients */
     TE_EVENT_TYPE_COUNT
 };
 
@@ -81,10 +87,21 @@ struct te_training_error {
     char details[TE_MAX_TEXT_LEN + 1];
 };
 
+/* Heartbeat intervals a publisher may announce, in milliseconds. */
+#define TE_HEARTBEAT_MIN_MS 100
+#define TE_HEARTBEAT_MAX_MS 3600000
+#define TE_HEARTBEAT_INTERVAL_MS 5000 /* the publishers' default */
+
+struct te_heartbeat {
+    char scenario_name[TE_MAX_NAME_LEN + 1];
+    int64_t episode;     /* the latest episode reported (0 before the first) */
+    int64_t interval_ms; /* the next heartbeat is due within this; TE_HEARTBEAT_MIN/MAX_MS */
+};
+
 /* One event: the envelope's metadata and the event's payload ("data"). */
 struct te_event {
-    uint32_t version;                   /* TE_SCHEMA_VERSION */
-    enum te_event_type type;            /* envelope "event" */
+    uint32_t version;        /* envelope "v": te_event_min_version(type)..TE_SCHEMA_VERSION */
+    enum te_event_type type; /* envelope "event" */
     char scenario[TE_MAX_NAME_LEN + 1]; /* envelope "scenario" == ZeroMQ topic */
     char trainer[TE_MAX_NAME_LEN + 1];  /* envelope "trainer" */
     uint64_t seq;                       /* envelope "seq", 1..TE_MAX_SEQ */
@@ -95,6 +112,7 @@ struct te_event {
         struct te_completed completed;
         struct te_stopped stopped;
         struct te_training_error error;
+        struct te_heartbeat heartbeat;
     } data;
 };
 
@@ -116,7 +134,7 @@ enum te_errc {
     TE_E_UTF8,          /* string is not valid UTF-8 */
     TE_E_CHARSET,       /* scenario or trainer name outside its charset */
     TE_E_VERSION,       /* unsupported schema version */
-    TE_E_UNKNOWN_EVENT, /* "event" is not one of the five */
+    TE_E_UNKNOWN_EVENT, /* "event" is not one of the six, or newer than "v" */
     TE_E_MISMATCH,      /* data.scenario_name != envelope scenario */
     TE_E_TOPIC,         /* ZeroMQ topic frame missing or != envelope scenario */
     TE_E_FRAMES,        /* not exactly two frames */
@@ -135,8 +153,15 @@ const char *te_errc_name(enum te_errc code);
 /* "training_started" etc.; NULL for an out-of-range type. */
 const char *te_event_name(enum te_event_type type);
 
-/* Looks a wire name up. Returns 0, or -ENOENT if it is not one of the five. */
+/* Looks a wire name up. Returns 0, or -ENOENT if it is not one of the six. */
 int te_event_type_from_name(const char *name, size_t len, enum te_event_type *type_out);
+
+/* The lowest schema version that defines the event: 1 for the five training
+ * events, 2 for TE_HEARTBEAT; 0 for an out-of-range type. Encoders stamp it. */
+uint32_t te_event_min_version(enum te_event_type type);
+
+/* True for the events that end a run: completed, stopped, error. */
+bool te_event_is_terminal(enum te_event_type type);
 
 /* True if s[0..len) is a valid scenario name or trainer id:
  * 1..TE_MAX_NAME_LEN bytes of [A-Za-z0-9._:-], not starting with '.'. */

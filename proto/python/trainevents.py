@@ -35,13 +35,16 @@ __all__ = [
     "name_valid", "now_us", "utc_now_iso", "Publisher",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest version read and written; see MIN_VERSION
 MAX_FRAME_BYTES = 65536
 MAX_NAME_LEN = 64
 MAX_TIME_LEN = 64
 MAX_TEXT_LEN = 4096
 MAX_SEQ = 2**53 - 1
 MAX_EXACT_INT = 2**53
+HEARTBEAT_MIN_MS = 100
+HEARTBEAT_MAX_MS = 3600000
+HEARTBEAT_INTERVAL = 5.0  # seconds, the publisher's default
 READY_TIMEOUT = 5.0
 DEFAULT_SNDHWM = 10000
 LINGER_MS = 2000
@@ -52,6 +55,7 @@ _log = logging.getLogger("trainevents")
 
 _INT, _FLOAT, _METRICS = "int", "float", "metrics"
 _SCENARIO, _TIME, _TEXT = "scenario", "time", "text"
+_INTERVAL = "interval"  # int, milliseconds, HEARTBEAT_MIN_MS..HEARTBEAT_MAX_MS
 _MAX_LEN = {_SCENARIO: MAX_NAME_LEN, _TIME: MAX_TIME_LEN, _TEXT: MAX_TEXT_LEN}
 
 _METRICS_FIELDS = (("avg_reward", _FLOAT), ("avg_duration", _FLOAT), ("stability", _FLOAT))
@@ -68,7 +72,14 @@ EVENTS = {
                            ("final_metrics", _METRICS)),
     "training_stopped": (("scenario_name", _SCENARIO), ("episodes_completed", _INT)),
     "training_error": (("message", _TEXT), ("details", _TEXT)),
+    "heartbeat": (("scenario_name", _SCENARIO), ("episode", _INT), ("interval_ms", _INTERVAL)),
 }
+
+#: The lowest schema version that has each event; messages carry it as "v".
+MIN_VERSION = {name: 2 if name == "heartbeat" else 1 for name in EVENTS}
+
+#: The events that end a run.
+TERMINAL_EVENTS = frozenset(("training_completed", "training_stopped", "training_error"))
 
 _ENVELOPE_KEYS = ("v", "event", "scenario", "trainer", "seq", "ts", "data")
 _MAX_DEPTH = 3  # envelope > data > final_metrics
@@ -301,7 +312,7 @@ def _decode_map(obj, fields, path):
     out = {}
     for name, kind in fields:
         field_path = _join(path, name.encode())
-        if kind == _INT:
+        if kind in (_INT, _INTERVAL):
             out[name] = _read_int(slots[name], field_path)
         elif kind == _FLOAT:
             out[name] = _read_float(slots[name], field_path)
@@ -316,19 +327,20 @@ def _check_version(obj):
     for key, val in obj.value:
         if key.kind != "str" or key.value != b"v":
             continue
-        if val.kind == "int" and val.value == SCHEMA_VERSION:
-            return
+        if val.kind == "int" and 1 <= val.value <= SCHEMA_VERSION:
+            return val.value
         if val.kind == "int":
             raise ValidationError("bad_version", "v", f"unsupported schema version {val.value} "
-                                  f"(want {SCHEMA_VERSION})")
+                                  f"(want 1..{SCHEMA_VERSION})")
         raise _type_error("v", "an integer", val)
+    return None  # absent: _collect reports it
 
 
 def _decode_envelope(obj):
     if obj.kind != "map":
         raise ValidationError("not_a_map", "",
                               f"envelope: expected a map, got {_TYPE_NAMES[obj.kind]}")
-    _check_version(obj)
+    version = _check_version(obj)
     slots = _collect(obj, _ENVELOPE_KEYS, "")
     event = slots["event"]
     if event.kind != "str":
@@ -336,7 +348,10 @@ def _decode_envelope(obj):
     name = event.value.decode("latin-1")
     if name not in EVENTS:
         raise ValidationError("unknown_event", "event", f'unknown event "{_join("", event.value)}"')
-    env = {"v": SCHEMA_VERSION, "event": name,
+    if version < MIN_VERSION[name]:
+        raise ValidationError("unknown_event", "event", f'"{name}" needs schema version '
+                              f"{MIN_VERSION[name]}, the message says {version}")
+    env = {"v": version, "event": name,
            "scenario": _read_string(slots["scenario"], "scenario", MAX_NAME_LEN),
            "trainer": _read_string(slots["trainer"], "trainer", MAX_NAME_LEN)}
     seq = _read_int(slots["seq"], "seq")
@@ -354,6 +369,9 @@ def _validate_fields(data, fields, prefix, scenario):
         value = data[name]
         if kind == _INT and value < 0:
             raise ValidationError("out_of_range", path, f"must be >= 0, got {value}")
+        if kind == _INTERVAL and not HEARTBEAT_MIN_MS <= value <= HEARTBEAT_MAX_MS:
+            raise ValidationError("out_of_range", path, f"must be {HEARTBEAT_MIN_MS}.."
+                                  f"{HEARTBEAT_MAX_MS} ms, got {value}")
         if kind == _SCENARIO and not name_valid(value):
             raise ValidationError("bad_charset", path, "must be 1..64 bytes of [A-Za-z0-9._:-], "
                                   "not starting with '.'")
@@ -414,7 +432,7 @@ def _coerce(value, kind):
     """Numbers as the C encoder writes them: ints as ints, floats as doubles."""
     if isinstance(value, bool):
         return value  # the decoder calls it wrong_type
-    if kind == _INT and isinstance(value, numbers.Integral):
+    if kind in (_INT, _INTERVAL) and isinstance(value, numbers.Integral):
         return int(value)
     if kind == _FLOAT and isinstance(value, numbers.Integral):
         return float(value) if abs(int(value)) <= MAX_EXACT_INT else int(value)
@@ -438,10 +456,12 @@ def _ordered(data, fields):
     return out
 
 
-def encode(event, scenario, trainer, seq, ts_us, data):
+def encode(event, scenario, trainer, seq, ts_us, data, version=None):
     """Encodes one envelope as msgpack bytes, exactly as te_event_encode would.
 
-    Checks it with the decoder's rules first; raises ValidationError."""
+    version defaults to the lowest that has the event (MIN_VERSION), as the
+    C publisher stamps it. Checks it with the decoder's rules first; raises
+    ValidationError."""
     fields = EVENTS.get(event)
     if fields is None:
         raise ValidationError("unknown_event", "event", f"unknown event {event!r}")
@@ -450,7 +470,8 @@ def encode(event, scenario, trainer, seq, ts_us, data):
     body = _ordered(_coerce_map(data, fields), fields)
     if isinstance(body.get("final_metrics"), dict):
         body["final_metrics"] = _ordered(body["final_metrics"], _METRICS_FIELDS)
-    env = {"v": SCHEMA_VERSION, "event": event, "scenario": scenario, "trainer": trainer,
+    env = {"v": MIN_VERSION[event] if version is None else version, "event": event,
+           "scenario": scenario, "trainer": trainer,
            "seq": _coerce(seq, _INT), "ts": _coerce(ts_us, _INT), "data": body}
     try:
         payload = msgpack.packb(env, use_bin_type=True)

@@ -199,7 +199,7 @@ static int poll_until(struct te_publisher *p, int64_t deadline_ms)
 /* Stamps everything the publisher owns in an envelope. */
 static void stamp_event(const struct te_publisher *p, struct te_event *ev)
 {
-    ev->version = TE_SCHEMA_VERSION;
+    ev->version = te_event_min_version(ev->type); /* the lowest version that has it */
     memcpy(ev->trainer, p->trainer, sizeof ev->trainer);
     ev->seq = p->seq + 1;
     ev->ts_us = te_now_us();

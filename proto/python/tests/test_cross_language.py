@@ -115,7 +115,7 @@ def capture_c_payloads():
             for _ in range(4 if not args else 3):
                 msg = sub.get()
                 frames[te.decode_frames(msg)["event"]] = msg
-    assert set(frames) == set(te.EVENTS)
+    assert set(frames) == set(te.EVENTS) - {"heartbeat"}
     return frames
 
 
