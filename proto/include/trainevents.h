@@ -8,7 +8,8 @@
  * Errors: functions that can fail return 0 or a negative errno and, where
  * they validate outside input, fill a caller's struct te_error that names the
  * field and the reason. Thread-safety: everything but te_publisher is
- * reentrant; one te_publisher belongs to one thread at a time. */
+ * reentrant; one te_publisher is called by one thread at a time (see
+ * "publisher" below for its own heartbeat thread). */
 #ifndef TRAINEVENTS_H
 #define TRAINEVENTS_H
 
@@ -200,7 +201,25 @@ int te_json_double(double v, char buf[32]);
 /* µs since the Unix epoch, from CLOCK_REALTIME. */
 int64_t te_now_us(void);
 
-/* ----------------------------------------------------------- publisher */
+/* ----------------------------------------------------------- publisher
+ *
+ * Threading contract. The application calls a publisher from one thread at
+ * a time (any thread, but not two at once). Unless heartbeats are turned off,
+ * te_publisher_new also starts one background thread of its own, the
+ * heartbeat timer: from training_started to the run's terminal event
+ * (completed, stopped, error) it sends a heartbeat on the run's topic every
+ * heartbeat interval, however long the application blocks between sends
+ * (a long episode, a debugger stop excepted: that stops the whole process).
+ * The run's first heartbeat is sent by te_publisher_send itself, right
+ * after training_started. The ZeroMQ socket is never used by two threads at
+ * once: a mutex inside the publisher guards it and the sequence counter,
+ * te_publisher_send and te_publisher_wait_ready hold it for their whole
+ * call (so a heartbeat may be delayed by a long first-send wait), the timer
+ * holds it while it sends. The timer thread blocks every signal, so signal
+ * handlers keep running in the application's threads. te_publisher_destroy
+ * joins it first: no heartbeat is sent after destroy begins. Do not fork()
+ * a process with a live publisher and use it in the child. Up to 64
+ * scenarios can be active at once per publisher; more get no heartbeats. */
 
 struct te_publisher;
 
@@ -216,6 +235,10 @@ struct te_publisher_opts {
     int ready_timeout_ms;
     /* Send high-water mark in messages; 0 picks the library default. */
     int sndhwm;
+    /* Heartbeat interval of active runs, TE_HEARTBEAT_MIN_MS..MAX_MS; 0 picks
+     * TE_HEARTBEAT_INTERVAL_MS (5 s); negative turns heartbeats off (no
+     * background thread). */
+    int heartbeat_interval_ms;
 };
 
 #define TE_PUBLISHER_READY_TIMEOUT_MS 5000
@@ -232,8 +255,9 @@ void te_publisher_destroy(struct te_publisher **p);
  * Returns 0, or -ETIMEDOUT. Called by the first te_publisher_send. */
 int te_publisher_wait_ready(struct te_publisher *p, int timeout_ms);
 
-/* Stamps ev's version, trainer, seq (1, 2, ...) and ts_us, validates and
- * sends [scenario, envelope]. Returns 0; -EINVAL (err filled); -ETIMEDOUT if
+/* Stamps ev's version (te_event_min_version), trainer, seq (1, 2, ...) and
+ * ts_us, validates and sends [scenario, envelope]; after training_started
+ * also the run's first heartbeat. Returns 0; -EINVAL (err filled); -ETIMEDOUT if
  * the first send found no subscriber in time (the event is still sent, and
  * later sends do not wait again); -EAGAIN if ZeroMQ refused it. */
 int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_error *err);
@@ -241,8 +265,12 @@ int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_err
 /* The trainer id this publisher stamps. Borrowed. */
 const char *te_publisher_trainer(const struct te_publisher *p);
 
-/* Number of events sent so far (== the last seq stamped). */
+/* Number of messages sent so far, heartbeats included (== the last seq
+ * stamped). Any thread. */
 uint64_t te_publisher_sent(const struct te_publisher *p);
+
+/* Number of heartbeats sent so far. Any thread. */
+uint64_t te_publisher_heartbeats(const struct te_publisher *p);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import struct
+import threading
 import time
 
 import msgpack
@@ -32,7 +33,8 @@ import zmq
 
 __all__ = [
     "SCHEMA_VERSION", "EVENTS", "ValidationError", "encode", "decode", "decode_frames",
-    "name_valid", "now_us", "utc_now_iso", "Publisher",
+    "name_valid", "now_us", "utc_now_iso", "Publisher", "MIN_VERSION", "TERMINAL_EVENTS",
+    "HEARTBEAT_INTERVAL",
 ]
 
 SCHEMA_VERSION = 2  # the newest version read and written; see MIN_VERSION
@@ -507,6 +509,18 @@ def _default_trainer():
     return host + suffix
 
 
+def _heartbeat_ms(interval):
+    """Seconds -> the interval_ms heartbeats announce; None or 0: off (0)."""
+    if interval is None or interval == 0:
+        return 0
+    ms = round(float(interval) * 1000)
+    if not HEARTBEAT_MIN_MS <= ms <= HEARTBEAT_MAX_MS:
+        raise ValidationError("out_of_range", "heartbeat_interval",
+                              f"must be {HEARTBEAT_MIN_MS / 1000}..{HEARTBEAT_MAX_MS // 1000} s "
+                              f"(or None), got {interval}")
+    return ms
+
+
 def _split_endpoints(endpoints):
     items = [endpoints] if isinstance(endpoints, str) else list(endpoints)
     out = [ep for item in items for ep in item.split(",") if ep]
@@ -523,10 +537,23 @@ class Publisher:
     ready_timeout seconds (None or <= 0: never) until max(1, number of
     connect endpoints) subscriptions have arrived, so that the first event is
     not lost to a slow joiner; if none arrives it logs a warning and sends
-    anyway. Not thread-safe: one thread per Publisher."""
+    anyway.
+
+    Heartbeats: from training_started to the run's terminal event the
+    publisher sends a heartbeat on the run's topic every heartbeat_interval
+    seconds (default 5; 0.1 .. 3600; None or 0 turns them off), the first
+    right after training_started. They come from a daemon thread of the
+    publisher's own, started with the first run, so a training loop that
+    blocks in one long call (time.sleep, I/O, a GPU step or any C extension
+    that releases the GIL) still beats; one that holds the GIL for longer
+    than the interval delays them. The socket is used by the caller's thread
+    and the heartbeat thread, never at once: a lock inside the publisher
+    guards it and the sequence counter. The methods may be called from any
+    thread; close() stops the heartbeat thread before it closes the socket,
+    so nothing is sent after it."""
 
     def __init__(self, endpoints, trainer=None, ready_timeout=READY_TIMEOUT,
-                 sndhwm=DEFAULT_SNDHWM, context=None):
+                 sndhwm=DEFAULT_SNDHWM, context=None, heartbeat_interval=HEARTBEAT_INTERVAL):
         self.trainer = _default_trainer() if trainer is None else trainer
         if len(self.trainer.encode("utf-8", "surrogateescape")) > MAX_NAME_LEN:
             raise ValidationError("too_long", "trainer", f"longer than {MAX_NAME_LEN} bytes")
@@ -540,6 +567,13 @@ class Publisher:
         self.is_ready = False
         self._is_ready_checked = ready_timeout is None or ready_timeout <= 0
         self._last_progress = {}
+        self.heartbeat_interval_ms = _heartbeat_ms(heartbeat_interval)
+        self.heartbeats = 0  # heartbeats sent
+        self._lock = threading.RLock()  # the socket, seq and the runs below
+        self._wake = threading.Condition(self._lock)
+        self._runs = {}  # active scenario -> [latest episode, monotonic time the next beat is due]
+        self._beater = None
+        self._is_closing = False
         self._sock = (context or zmq.Context.instance()).socket(zmq.XPUB)
         try:
             self._configure(sndhwm)
@@ -584,7 +618,14 @@ class Publisher:
         return self.is_ready
 
     def send(self, event, scenario, data):
-        """Stamps trainer, seq and ts, validates and sends; returns the seq."""
+        """Stamps trainer, seq and ts, validates and sends; returns the seq.
+        After training_started also sends the run's first heartbeat."""
+        with self._lock:
+            seq = self._send_locked(event, scenario, data)
+            self._note(event, scenario, data)
+            return seq
+
+    def _send_locked(self, event, scenario, data):
         self._drain()
         seq = self.seq + 1
         payload = encode(event, scenario, self.trainer, seq, now_us(), data)
@@ -596,6 +637,44 @@ class Publisher:
         self._sock.send_multipart([scenario.encode("utf-8"), payload], zmq.NOBLOCK)
         self.seq = seq
         return seq
+
+    def _note(self, event, scenario, data):
+        """Keeps the table of active runs the heartbeat thread reads (lock held)."""
+        if not self.heartbeat_interval_ms:
+            return
+        if event == "training_started":
+            self._runs[scenario] = [0, time.monotonic() + self.heartbeat_interval_ms / 1000]
+            self._beat(scenario, 0)
+            if self._beater is None:
+                self._beater = threading.Thread(target=self._beat_forever, daemon=True,
+                                                name=f"trainevents-heartbeat-{self.trainer}")
+                self._beater.start()
+            self._wake.notify()
+        elif event == "training_progress" and scenario in self._runs:
+            self._runs[scenario][0] = data["episode"]
+        elif event in TERMINAL_EVENTS:
+            self._runs.pop(scenario, None)
+
+    def _beat(self, scenario, episode):
+        try:
+            self._send_locked("heartbeat", scenario, {
+                "scenario_name": scenario, "episode": episode,
+                "interval_ms": self.heartbeat_interval_ms})
+            self.heartbeats += 1
+        except zmq.ZMQError as e:  # the high-water mark: the next one may pass
+            _log.debug("heartbeat for %s not sent: %s", scenario, e)
+
+    def _beat_forever(self):
+        """The heartbeat thread: sleeps until the earliest run is due."""
+        with self._lock:
+            while not self._is_closing:
+                now = time.monotonic()
+                for scenario, run in list(self._runs.items()):
+                    if run[1] <= now:
+                        self._beat(scenario, run[0])
+                        run[1] = now + self.heartbeat_interval_ms / 1000
+                due = min((run[1] for run in self._runs.values()), default=None)
+                self._wake.wait(None if due is None else max(due - time.monotonic(), 0))
 
     def training_started(self, scenario, num_episodes, start_time=None):
         """Sends training_started; start_time defaults to now (UTC)."""
@@ -642,9 +721,16 @@ class Publisher:
         return report
 
     def close(self, linger=None):
-        """Closes the socket, lingering up to 2 s (or linger ms) for queued events."""
-        if not self._sock.closed:
-            self._sock.close(linger=LINGER_MS if linger is None else linger)
+        """Stops the heartbeat thread, then closes the socket, lingering up to
+        2 s (or linger ms) for queued events."""
+        with self._lock:
+            self._is_closing = True
+            self._wake.notify()
+        if self._beater is not None and self._beater is not threading.current_thread():
+            self._beater.join()
+        with self._lock:
+            if not self._sock.closed:
+                self._sock.close(linger=LINGER_MS if linger is None else linger)
 
     def __enter__(self):
         return self
