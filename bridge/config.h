@@ -33,8 +33,9 @@ struct cfg {
     size_t n_cors_origins;
     bool allow_polling; /* --transports, both by default */
     bool allow_websocket;
-    int connect_timeout_ms;   /* --connect-timeout, 45000; 0 = never */
-    enum log_level log_level; /* --log-level, info */
+    int connect_timeout_ms;     /* --connect-timeout, 45000; 0 = never */
+    enum log_level log_level;   /* --log-level, info */
+    enum log_format log_format; /* --log-format, text */
 };
 
 enum cfg_result {

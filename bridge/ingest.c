@@ -168,6 +168,24 @@ static void reject(struct ingest *in, const struct te_error *err)
  * (gaps) or a restart at 1. Returns false for a repeat or a late arrival
  * (seq not above the last one): counted and not delivered, so a stream that
  * reaches the bridge twice (two proxies, say) is delivered once. */
+static bool track_sequence(struct ingest *in, const struct te_event *ev);
+
+/* A heartbeat repeats its trainer's latest event's seq: one above what we
+ * have seen means events were lost (counted now, not when the next event
+ * comes); an older one changes nothing. Heartbeats are never dropped here. */
+static void track_heartbeat_sequence(struct ingest *in, const struct te_event *hb)
+{
+    uint64_t last = (uint64_t)(uintptr_t)zhashx_lookup(in->last_seq, hb->trainer);
+    if (last != 0 && hb->seq <= last)
+        return;
+    if (last == 0) {
+        track_sequence(in, hb); /* first sight: tracked like an event */
+        return;
+    }
+    metrics_add(in->m, METRIC_INGEST_GAPS, hb->seq - last);
+    zhashx_update(in->last_seq, hb->trainer, (void *)(uintptr_t)hb->seq);
+}
+
 static bool track_sequence(struct ingest *in, const struct te_event *ev)
 {
     uint64_t last = (uint64_t)(uintptr_t)zhashx_lookup(in->last_seq, ev->trainer);
@@ -216,12 +234,13 @@ static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *paylo
         reject(in, &err);
         return;
     }
-    if (!track_sequence(in, &ev))
-        return;
     if (ev.type == TE_HEARTBEAT) {
+        track_heartbeat_sequence(in, &ev);
         take_heartbeat(in, &ev);
         return;
     }
+    if (!track_sequence(in, &ev))
+        return;
     metrics_inc(in->m, METRIC_INGEST_MESSAGES);
     metrics_add(in->m, METRIC_INGEST_BYTES, zmq_msg_size(payload));
     struct packet *pkt = codec_event_packet(&ev);

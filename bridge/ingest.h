@@ -37,8 +37,8 @@ struct metrics;
  * Heartbeats never come here. */
 typedef void ingest_event_fn(const struct te_event *ev, struct packet *pkt, void *arg);
 
-/* Called for each valid heartbeat (after the sequence check: a repeated one
- * never comes here); hb is borrowed. Returns HEARTBEAT_TAKEN, or why it
+/* Called for each valid heartbeat (a heartbeat repeats its trainer's latest
+ * seq, so repeats come here too); hb is borrowed. Returns HEARTBEAT_TAKEN, or why it
  * changed nothing (counted in trainbridge_heartbeats_ignored_total). This is
  * the run store's liveness input: the bridge's main wires it. */
 typedef enum heartbeat_reason ingest_heartbeat_fn(const struct te_event *hb, void *arg);

@@ -257,7 +257,8 @@ int te_publisher_wait_ready(struct te_publisher *p, int timeout_ms);
 
 /* Stamps ev's version (te_event_min_version), trainer, seq (1, 2, ...) and
  * ts_us, validates and sends [scenario, envelope]; after training_started
- * also the run's first heartbeat. Returns 0; -EINVAL (err filled); -ETIMEDOUT if
+ * also the run's first heartbeat. TE_HEARTBEAT itself is refused (-EINVAL):
+ * the publisher sends its own. Returns 0; -EINVAL (err filled); -ETIMEDOUT if
  * the first send found no subscriber in time (the event is still sent, and
  * later sends do not wait again); -EAGAIN if ZeroMQ refused it. */
 int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_error *err);
@@ -265,8 +266,8 @@ int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_err
 /* The trainer id this publisher stamps. Borrowed. */
 const char *te_publisher_trainer(const struct te_publisher *p);
 
-/* Number of messages sent so far, heartbeats included (== the last seq
- * stamped). Any thread. */
+/* Number of events sent so far (== the last seq stamped; heartbeats repeat
+ * the latest event's seq and are not counted here). Any thread. */
 uint64_t te_publisher_sent(const struct te_publisher *p);
 
 /* Number of heartbeats sent so far. Any thread. */

@@ -619,7 +619,10 @@ class Publisher:
 
     def send(self, event, scenario, data):
         """Stamps trainer, seq and ts, validates and sends; returns the seq.
-        After training_started also sends the run's first heartbeat."""
+        After training_started also sends the run's first heartbeat.
+        Heartbeats are the publisher's own: event "heartbeat" is refused."""
+        if event == "heartbeat":
+            raise ValidationError("unknown_event", "event", "heartbeats are the publisher's own")
         with self._lock:
             seq = self._send_locked(event, scenario, data)
             self._note(event, scenario, data)
@@ -627,7 +630,7 @@ class Publisher:
 
     def _send_locked(self, event, scenario, data):
         self._drain()
-        seq = self.seq + 1
+        seq = self.seq if event == "heartbeat" else self.seq + 1  # a heartbeat takes none
         payload = encode(event, scenario, self.trainer, seq, now_us(), data)
         if not self._is_ready_checked:
             if not self.wait_ready(self.ready_timeout):
@@ -636,7 +639,7 @@ class Publisher:
             payload = encode(event, scenario, self.trainer, seq, now_us(), data)
         self._sock.send_multipart([scenario.encode("utf-8"), payload], zmq.NOBLOCK)
         self.seq = seq
-        return seq
+        return seq  # (for a heartbeat: unchanged)
 
     def _note(self, event, scenario, data):
         """Keeps the table of active runs the heartbeat thread reads (lock held)."""

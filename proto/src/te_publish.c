@@ -216,7 +216,7 @@ static void stamp_event(const struct te_publisher *p, struct te_event *ev)
 {
     ev->version = te_event_min_version(ev->type); /* the lowest version that has it */
     memcpy(ev->trainer, p->trainer, sizeof ev->trainer);
-    ev->seq = p->seq + 1;
+    ev->seq = ev->type == TE_HEARTBEAT ? p->seq : p->seq + 1; /* a heartbeat takes none */
     ev->ts_us = te_now_us();
 }
 
@@ -244,7 +244,7 @@ static int send_stamped(struct te_publisher *p, struct te_event *ev, struct te_e
     if (len < 0)
         return len;
     int rc = send_frames(p, ev->scenario, buf, (size_t)len, err);
-    if (rc == 0)
+    if (rc == 0 && ev->type != TE_HEARTBEAT)
         p->seq = ev->seq;
     return rc;
 }
@@ -415,6 +415,10 @@ int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_err
 {
     if (!p || !ev) {
         te_err_set(err, TE_OK, "", "te_publisher_send needs a publisher and an event");
+        return -EINVAL;
+    }
+    if (ev->type == TE_HEARTBEAT) {
+        te_err_set(err, TE_E_UNKNOWN_EVENT, "event", "heartbeats are the publisher's own");
         return -EINVAL;
     }
     pthread_mutex_lock(&p->lock);

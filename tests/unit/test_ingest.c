@@ -251,22 +251,34 @@ static bool counted_heartbeats_3(void)
     return m.counters[METRIC_HEARTBEATS] >= 3;
 }
 
+static bool counted_heartbeats_5(void)
+{
+    return m.counters[METRIC_HEARTBEATS] >= 5;
+}
+
+/* A heartbeat repeats its trainer's latest seq: never a repeat to drop,
+ * and one above the last event reveals lost events at once. */
 Test(ingest, heartbeats_are_counted_and_never_forwarded)
 {
+    send_progress("t1", 1);
+    send_heartbeat("alpha", "t1", 1);
     send_heartbeat("alpha", "t1", 1);
     send_progress("t1", 2);
-    send_heartbeat("alpha", "t1", 3);
-    send_heartbeat("alpha", "t1", 3); /* a repeat: dropped like any repeated seq */
-    send_heartbeat("alpha", "t1", 4);
-    expected_seen = 1;
+    send_heartbeat("alpha", "t1", 2);
+    send_heartbeat("alpha", "t1", 5); /* events 3..5 were lost */
+    send_progress("t1", 6);
+    send_heartbeat("alpha", "t1", 4); /* late: changes nothing */
+    expected_seen = 3;
     cr_assert(run_until(seen_enough));
-    cr_assert(run_until(counted_heartbeats_3));
-    cr_assert_eq(n_seen, 1, "a heartbeat reached the event callback");
-    cr_assert_eq(seen_seq[0], 2);
-    cr_assert_eq(m.counters[METRIC_HEARTBEATS], 3);
-    cr_assert_eq(m.counters[METRIC_INGEST_MESSAGES], 1, "heartbeats are not events");
-    cr_assert_eq(m.counters[METRIC_INGEST_GAPS], 0, "heartbeats take sequence numbers");
-    cr_assert_eq(m.counters[METRIC_INGEST_DUPLICATES], 1);
+    cr_assert(run_until(counted_heartbeats_5));
+    cr_assert_eq(n_seen, 3, "a heartbeat reached the event callback");
+    cr_assert_eq(seen_seq[0], 1);
+    cr_assert_eq(seen_seq[1], 2);
+    cr_assert_eq(seen_seq[2], 6);
+    cr_assert_eq(m.counters[METRIC_HEARTBEATS], 5);
+    cr_assert_eq(m.counters[METRIC_INGEST_MESSAGES], 3, "heartbeats are not events");
+    cr_assert_eq(m.counters[METRIC_INGEST_GAPS], 3, "counted once, at the heartbeat");
+    cr_assert_eq(m.counters[METRIC_INGEST_DUPLICATES], 0);
 }
 
 static struct te_event hb_got[8];

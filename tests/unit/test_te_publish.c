@@ -419,7 +419,7 @@ Test(te_publish, heartbeats_follow_started_and_keep_coming_while_the_caller_bloc
     cr_assert_eq(got.type, TE_TRAINING_STARTED);
     RECEIVE(sub, &got); /* the first heartbeat comes right after training_started */
     cr_assert_eq(got.type, TE_HEARTBEAT);
-    cr_assert_eq(got.seq, 2);
+    cr_assert_eq(got.seq, 1, "a heartbeat repeats the latest event's seq");
     cr_assert_eq(got.version, 2);
     cr_assert_str_eq(got.scenario, "alpha");
     cr_assert_str_eq(got.data.heartbeat.scenario_name, "alpha");
@@ -428,14 +428,16 @@ Test(te_publish, heartbeats_follow_started_and_keep_coming_while_the_caller_bloc
     ev = progress_event("alpha", 3);
     cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
     block_ms(10 * BEAT_MS); /* one long call: no sends from this thread */
-    uint64_t last_seq = 2;
+    uint64_t last_seq = 1;
     int64_t last_beat_us = got.ts_us;
     int n_beats = 0;
     while (receive_within(&got, 0) || receive_within(&got, 50)) {
-        cr_assert_eq(got.seq, last_seq + 1, "sequence numbers stay contiguous");
-        last_seq = got.seq;
-        if (got.type != TE_HEARTBEAT)
+        if (got.type != TE_HEARTBEAT) {
+            cr_assert_eq(got.seq, last_seq + 1, "events stay contiguous");
+            last_seq = got.seq;
             continue;
+        }
+        cr_assert_eq(got.seq, last_seq, "a heartbeat repeats the latest event's seq");
         n_beats++;
         cr_assert_eq(got.data.heartbeat.episode, 3, "the latest episode");
         cr_assert_geq(got.ts_us - last_beat_us, (BEAT_MS - 20) * 1000, "a heartbeat came early");
@@ -523,6 +525,22 @@ Test(te_publish, negative_interval_turns_heartbeats_off)
     cr_assert_not(receive_within(&got, 2 * BEAT_MS));
     cr_assert_eq(te_publisher_heartbeats(p), 0);
     cr_assert_eq(te_publisher_sent(p), 1);
+    te_publisher_destroy(&p);
+}
+
+Test(te_publish, refuses_heartbeats_from_the_caller)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "forger", 0, BEAT_MS);
+    struct te_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = TE_HEARTBEAT;
+    strcpy(ev.scenario, "alpha");
+    strcpy(ev.data.heartbeat.scenario_name, "alpha");
+    ev.data.heartbeat.interval_ms = BEAT_MS;
+    struct te_error err;
+    cr_assert_eq(te_publisher_send(p, &ev, &err), -EINVAL);
+    cr_assert_eq(err.code, TE_E_UNKNOWN_EVENT);
+    cr_assert_eq(te_publisher_sent(p), 0);
     te_publisher_destroy(&p);
 }
 

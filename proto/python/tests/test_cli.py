@@ -217,7 +217,10 @@ def test_trainsim_heartbeats_until_the_run_ends(how):
         envs = []
         while (msg := sub.get_or_none(0.5)) is not None:
             envs.append(te.decode_frames(msg))
-    assert [e["seq"] for e in envs] == list(range(1, len(envs) + 1))
+    last_seq = 0
+    for e in envs:  # events numbered 1, 2, ...; a heartbeat repeats the latest
+        assert e["seq"] == (last_seq if e["event"] == "heartbeat" else last_seq + 1)
+        last_seq = e["seq"]
     events = [e["event"] for e in envs]
     assert events[:2] == ["training_started", "heartbeat"]
     assert events[-1] == "training_completed"

@@ -239,9 +239,10 @@ def test_heartbeats_while_the_training_loop_sleeps_in_one_long_call():
         pub.training_progress("alpha", 1, 3, **METRICS)
         time.sleep(10 * BEAT_S)  # one long episode: the caller sends nothing
         envs = drain(sub, BEAT_S / 2, max_s=1.0)
-        assert [e["seq"] for e in envs] == list(range(1, len(envs) + 1))
         assert [e["event"] for e in envs[:3]] == [
             "training_started", "heartbeat", "training_progress"]
+        # events are numbered 1, 2, ...; a heartbeat repeats the latest event's seq
+        assert [e["seq"] for e in envs] == [1, 1] + [2] * (len(envs) - 2)
         first = envs[1]
         assert first["v"] == 2 and first["data"] == {
             "scenario_name": "alpha", "episode": 0, "interval_ms": 200}
@@ -280,6 +281,8 @@ def test_heartbeats_off_and_bad_intervals():
             te.Publisher("tcp://127.0.0.1:1", heartbeat_interval=bad)
         assert info.value.code == "out_of_range"
     assert te.Publisher("tcp://127.0.0.1:1").heartbeat_interval_ms == 5000
+    with pytest.raises(te.ValidationError):
+        te.Publisher("tcp://127.0.0.1:1").send("heartbeat", "alpha", {})
 
 
 def test_publisher_is_safe_to_call_from_several_threads():
@@ -300,5 +303,7 @@ def test_publisher_is_safe_to_call_from_several_threads():
             t.join()
         pub.training_stopped("alpha", 600)
         envs = drain(sub)
-        assert sorted(e["seq"] for e in envs) == list(range(1, pub.seq + 1))
+        events = [e for e in envs if e["event"] != "heartbeat"]
+        assert sorted(e["seq"] for e in events) == list(range(1, pub.seq + 1))
+        assert pub.seq == 602
         assert sum(e["event"] == "training_progress" for e in envs) == 600
