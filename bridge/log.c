@@ -147,6 +147,15 @@ static bool split_kv(const char *token, size_t len, struct kv_span *kv)
     return !is_reserved_key(kv->key, kv->key_len);
 }
 
+/* True if kv's key is among kvs[0..n): one key appears once per object. */
+static bool is_key_taken(const struct kv_span *kvs, size_t n, const struct kv_span *kv)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kvs[i].key_len == kv->key_len && memcmp(kvs[i].key, kv->key, kv->key_len) == 0)
+            return true;
+    return false;
+}
+
 /* Peels trailing " key=value" tokens off message[0..*len); returns how many
  * (stored last first in kvs) and shortens *len to what is left. */
 static size_t peel_fields(const char *message, size_t *len, struct kv_span kvs[MAX_FIELDS])
@@ -162,7 +171,7 @@ static size_t peel_fields(const char *message, size_t *len, struct kv_span kvs[M
         if (!space)
             break;
         size_t token_len = *len - (size_t)(space + 1 - message);
-        if (!split_kv(space + 1, token_len, &kvs[n]))
+        if (!split_kv(space + 1, token_len, &kvs[n]) || is_key_taken(kvs, n, &kvs[n]))
             break;
         n++;
         *len = (size_t)(space - message);

@@ -93,6 +93,14 @@ Test(log, json_never_splits_out_its_own_keys)
     json_decref(obj);
 }
 
+Test(log, json_splits_out_a_key_once)
+{
+    json_t *obj = json_line(LOG_LEVEL_INFO, "m", "retry k=1 k=2", sizeof line);
+    cr_assert_str_eq(str_of(obj, "message"), "retry k=1");
+    cr_assert_str_eq(str_of(obj, "k"), "2");
+    json_decref(obj);
+}
+
 struct hostile_case {
     char message[64];
     char want[64]; /* the message field as parsed back */
