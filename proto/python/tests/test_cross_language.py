@@ -205,6 +205,25 @@ def test_trainsub_counts_gaps_per_trainer():
         assert proc.err.rest()[-1] == "trainsub: 5 events, 0 rejected, 2 gaps"
 
 
+def test_trainsub_counts_events_lost_before_a_heartbeat():
+    """A heartbeat repeats its trainer's latest event's seq: equal is no gap,
+    above it the events up to it were lost (then the next event is none)."""
+    stopped = {"scenario_name": "alpha", "episodes_completed": 0}
+    beat = {"scenario_name": "alpha", "episode": 0, "interval_ms": 5000}
+    with trainsub("--count", "6") as (proc, endpoint):
+        sock = xpub_ready(endpoint)
+        try:
+            for event, seq in (("training_stopped", 1), ("heartbeat", 1), ("heartbeat", 1),
+                               ("heartbeat", 4), ("training_stopped", 5), ("heartbeat", 2)):
+                payload = te.encode(event, "alpha", "a", seq, 1,
+                                    stopped if event == "training_stopped" else beat)
+                sock.send_multipart([b"alpha", payload])
+            assert proc.wait() == 0
+        finally:
+            sock.close(linger=0)
+        assert proc.err.rest()[-1] == "trainsub: 6 events, 0 rejected, 3 gaps"
+
+
 def test_trainsub_scenario_filter_is_exact():
     with trainsub("--scenario", "alpha", "--count", "1") as (proc, endpoint):
         sock = xpub_ready(endpoint)
