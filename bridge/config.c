@@ -12,6 +12,8 @@
 
 /* Each option's environment variable is TRAINBRIDGE_ + the flag name
  * upper-cased with '-' as '_'. Defaults are text, parsed like any value. */
+static options_set_fn set_log_format;
+
 static const struct options_opt options[] = {
     {"listen", NULL, "HOST:PORT", OPTIONS_LISTEN, "0.0.0.0:8080", 0, 65535, NULL,
      FIELD(listen_host), FIELD(listen_port),
@@ -79,10 +81,25 @@ static const struct options_opt options[] = {
      NULL},
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "One of error, warn, info, debug.", NULL},
+    {"log-format", NULL, "FORMAT", OPTIONS_LOG_LEVEL, "text", 0, 0, NULL, FIELD(log_format), 0,
+     "text (\"level module: message key=value\") or json (one object per line:\n"
+     "ts, level, module, message, and each trailing key=value as a field).",
+     set_log_format},
     {"help", "-h", NULL, OPTIONS_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit.", NULL},
     {"version", NULL, NULL, OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, "Print the version and exit.",
      NULL},
 };
+
+static int set_log_format(struct options_parse *p, const struct options_opt *o, const char *text,
+                          const char *where, enum options_source src)
+{
+    (void)o;
+    (void)src;
+    struct cfg *cfg = options_cfg(p);
+    if (log_format_parse(text, &cfg->log_format) < 0)
+        return options_fail(p, "%s: expected text or json, got '%s'", where, text);
+    return 0;
+}
 
 /* Rules across options, once every source has been applied: the default
  * --zmq-bind gives way to --zmq-connect, and one endpoint is needed. */

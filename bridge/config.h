@@ -39,7 +39,8 @@ struct cfg {
     int history_ttl_s;        /* --history-ttl, 86400: how long a finished run is kept */
     size_t history_bytes;     /* --history-bytes, 256 MiB: all history together */
     size_t conflate_after;    /* --conflate-after, 65536; 0 = never conflate */
-    enum log_level log_level; /* --log-level, info */
+    enum log_level log_level;   /* --log-level, info */
+    enum log_format log_format; /* --log-format, text */
 };
 
 enum cfg_result {

@@ -21,6 +21,8 @@ struct ingest {
     struct metrics *m;
     ingest_event_fn *fn;
     void *arg;
+    ingest_heartbeat_fn *heartbeat_fn; /* NULL: heartbeats are only counted */
+    void *heartbeat_arg;
     zhashx_t *last_seq; /* trainer id -> last seq, stored as the pointer value */
     char endpoints[ENDPOINTS_TEXT];
     struct lws_context *ctx;
@@ -79,6 +81,12 @@ struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event
     if (attach_endpoints(in, cfg) < 0)
         ingest_destroy(&in);
     return in;
+}
+
+void ingest_set_heartbeat_fn(struct ingest *in, ingest_heartbeat_fn *fn, void *arg)
+{
+    in->heartbeat_fn = fn;
+    in->heartbeat_arg = arg;
 }
 
 void ingest_destroy(struct ingest **in_p)
@@ -148,6 +156,24 @@ static void reject(struct ingest *in, const struct te_error *err)
  * (gaps) or a restart at 1. Returns false for a repeat or a late arrival
  * (seq not above the last one): counted and not delivered, so a stream that
  * reaches the bridge twice (two proxies, say) is delivered once. */
+static bool track_sequence(struct ingest *in, const struct te_event *ev);
+
+/* A heartbeat repeats its trainer's latest event's seq: one above what we
+ * have seen means events were lost (counted now, not when the next event
+ * comes); an older one changes nothing. Heartbeats are never dropped here. */
+static void track_heartbeat_sequence(struct ingest *in, const struct te_event *hb)
+{
+    uint64_t last = (uint64_t)(uintptr_t)zhashx_lookup(in->last_seq, hb->trainer);
+    if (last != 0 && hb->seq <= last)
+        return;
+    if (last == 0) {
+        track_sequence(in, hb); /* first sight: tracked like an event */
+        return;
+    }
+    metrics_add(in->m, METRIC_INGEST_GAPS, hb->seq - last);
+    zhashx_update(in->last_seq, hb->trainer, (void *)(uintptr_t)hb->seq);
+}
+
 static bool track_sequence(struct ingest *in, const struct te_event *ev)
 {
     uint64_t last = (uint64_t)(uintptr_t)zhashx_lookup(in->last_seq, ev->trainer);
@@ -173,6 +199,20 @@ static bool track_sequence(struct ingest *in, const struct te_event *ev)
     return true;
 }
 
+/* A heartbeat is counted and handed to the run store, never to clients. */
+static void take_heartbeat(struct ingest *in, const struct te_event *hb)
+{
+    metrics_inc(in->m, METRIC_HEARTBEATS);
+    if (!in->heartbeat_fn)
+        return;
+    enum heartbeat_reason reason = in->heartbeat_fn(hb, in->heartbeat_arg);
+    if (reason == HEARTBEAT_TAKEN)
+        return;
+    metrics_heartbeat_ignored(in->m, reason);
+    log_debug("ingest", "heartbeat ignored: %s scenario=%s trainer=%s",
+              metrics_heartbeat_reason_name(reason), hb->scenario, hb->trainer);
+}
+
 static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *payload)
 {
     struct te_event ev;
@@ -180,6 +220,11 @@ static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *paylo
     if (te_frames_decode(zmq_msg_data(topic), zmq_msg_size(topic), zmq_msg_data(payload),
                          zmq_msg_size(payload), &ev, &err) < 0) {
         reject(in, &err);
+        return;
+    }
+    if (ev.type == TE_HEARTBEAT) {
+        track_heartbeat_sequence(in, &ev);
+        take_heartbeat(in, &ev);
         return;
     }
     if (!track_sequence(in, &ev))

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "fanout.h"
+#include "metrics.h"
 #include "trainevents.h"
 
 struct cfg;
@@ -34,12 +35,23 @@ struct metrics;
 #define INGEST_MAX_MSG_BYTES 1048576 /* ZMQ_MAXMSGSIZE: larger drops the peer's connection */
 #define INGEST_MAX_TRAINERS 100000   /* trainers whose sequence numbers are tracked */
 
-/* Called for each accepted event; pkt is borrowed (take a ref to keep it). */
+/* Called for each accepted event; pkt is borrowed (take a ref to keep it).
+ * Heartbeats never come here. */
 typedef void ingest_event_fn(const struct te_event *ev, struct packet *pkt, void *arg);
+
+/* Called for each valid heartbeat (a heartbeat repeats its trainer's latest
+ * seq, so repeats come here too); hb is borrowed. Returns HEARTBEAT_TAKEN, or why it
+ * changed nothing (counted in trainbridge_heartbeats_ignored_total). This is
+ * the run store's liveness input: the bridge's main wires it. */
+typedef enum heartbeat_reason ingest_heartbeat_fn(const struct te_event *hb, void *arg);
 
 /* Creates the SUB socket and binds/connects cfg's endpoints. Returns NULL
  * and logs why (e.g. an endpoint that does not bind). Caller frees. */
 struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event_fn *fn, void *arg);
+/* Sets (or with fn NULL, clears) the heartbeat callback. Without one,
+ * heartbeats are only counted (trainbridge_heartbeats_total). */
+void ingest_set_heartbeat_fn(struct ingest *in, ingest_heartbeat_fn *fn, void *arg);
+
 /* NULL-safe; sets *in_p = NULL. Call while the lws context still exists. */
 void ingest_destroy(struct ingest **in_p);
 

@@ -194,6 +194,7 @@ int main(int argc, char **argv)
         return res == CFG_EXIT_OK ? 0 : 2;
     }
     log_set_level(cfg.log_level);
+    log_set_format(cfg.log_format);
     log_attach_lws();
     install_signals();
     raise_descriptor_limit();

@@ -44,6 +44,14 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
     [METRIC_PROGRESS_CONFLATED] = {"trainbridge_progress_conflated_total",
                                    "training_progress that replaced an older unsent one of its "
                                    "run in a lagging client's queue."},
+    [METRIC_HEARTBEATS] = {"trainbridge_heartbeats_total",
+                           "Valid trainer heartbeats received (never forwarded to clients)."},
+};
+
+static const char *const heartbeat_reason_names[HEARTBEAT_REASON_COUNT] = {
+    [HEARTBEAT_TAKEN] = "taken",
+    [HEARTBEAT_UNKNOWN_SCENARIO] = "unknown_scenario",
+    [HEARTBEAT_NO_RUN] = "no_run",
 };
 
 static const size_t LAG_BYTES_LE[METRICS_LAG_BYTES_BUCKETS - 1] = {1024, 16384, 65536, 262144,
@@ -175,6 +183,23 @@ void metrics_lag_observe(struct metrics *m, size_t queued_bytes, double age_s)
     l->age_max_s = age_s > l->age_max_s ? age_s : l->age_max_s;
 }
 
+static void render_heartbeats_ignored(struct text *t, const struct metrics *m)
+{
+    const char *name = "trainbridge_heartbeats_ignored_total";
+    append(t,
+           "# HELP %s Valid heartbeats that matched no active run, by reason.\n"
+           "# TYPE %s counter\n",
+           name, name);
+    for (int r = HEARTBEAT_TAKEN + 1; r < HEARTBEAT_REASON_COUNT; r++)
+        append(t, "%s{reason=\"%s\"} %" PRIu64 "\n", name, heartbeat_reason_names[r],
+               m->heartbeats_ignored[r]);
+}
+
+const char *metrics_heartbeat_reason_name(enum heartbeat_reason reason)
+{
+    return (unsigned)reason < HEARTBEAT_REASON_COUNT ? heartbeat_reason_names[reason] : "unknown";
+}
+
 char *metrics_render_new(const struct metrics *m, size_t *len_out)
 {
     struct text t = {.buf = xmalloc(4096), .len = 0, .cap = 4096};
@@ -187,6 +212,7 @@ char *metrics_render_new(const struct metrics *m, size_t *len_out)
     render_rejects(&t, m);
     render_runs(&t, m);
     render_lag(&t, m);
+    render_heartbeats_ignored(&t, m);
     for (int i = 0; i < GAUGE_COUNT; i++) {
         const struct metric_desc *d = &gauge_descs[i];
         append(&t, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRId64 "\n", d->name, d->help, d->name,

@@ -29,6 +29,7 @@ enum metric_id {
     METRIC_SUBSCRIBES_REFUSED,     /* client requests answered ok:false */
     METRIC_REPLAYED_EVENTS,        /* history packets queued to late joiners */
     METRIC_PROGRESS_CONFLATED,     /* progress replaced in a laggard's queue */
+    METRIC_HEARTBEATS,             /* valid trainer heartbeats (never forwarded) */
     METRIC_COUNT
 };
 
@@ -55,9 +56,18 @@ struct metrics_lag {
     double age_max_s;
 };
 
+/* Why a valid heartbeat changed nothing (the run store's verdict). */
+enum heartbeat_reason {
+    HEARTBEAT_TAKEN,            /* it refreshed a running or stalled run */
+    HEARTBEAT_UNKNOWN_SCENARIO, /* no run of that scenario at all */
+    HEARTBEAT_NO_RUN,           /* the scenario has runs, none active from that trainer */
+    HEARTBEAT_REASON_COUNT
+};
+
 struct metrics {
     uint64_t counters[METRIC_COUNT];
-    uint64_t rejected[TE_ERRC_COUNT]; /* ingest rejects by reason */
+    uint64_t rejected[TE_ERRC_COUNT];                    /* ingest rejects by reason */
+    uint64_t heartbeats_ignored[HEARTBEAT_REASON_COUNT]; /* [HEARTBEAT_TAKEN] unused */
     int64_t gauges[GAUGE_COUNT];
     struct runs_stats runs; /* the run store's figures, copied on change */
     struct metrics_lag lag;
@@ -88,6 +98,15 @@ static inline void metrics_reject(struct metrics *m, enum te_errc reason)
 void metrics_lag_reset(struct metrics *m);
 /* Adds one client to the lag snapshot; age_s < 0: nothing live is queued. */
 void metrics_lag_observe(struct metrics *m, size_t queued_bytes, double age_s);
+
+static inline void metrics_heartbeat_ignored(struct metrics *m, enum heartbeat_reason reason)
+{
+    if (reason > HEARTBEAT_TAKEN && reason < HEARTBEAT_REASON_COUNT)
+        m->heartbeats_ignored[reason]++;
+}
+
+/* Stable label of a reason ("unknown_scenario", "no_run"; "taken"). */
+const char *metrics_heartbeat_reason_name(enum heartbeat_reason reason);
 
 /* Renders every metric as Prometheus text into a new NUL-terminated buffer;
  * *len_out gets its length. Caller frees. */

@@ -59,6 +59,24 @@ install_nginx() {
     if [ -d /run/systemd/system ]; then as_root systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 }
 
+# Prometheus (promtool and the server) for tests/deploy/test_prometheus.py,
+# installed without letting Debian start its service (as nginx above).
+install_prometheus() {
+    if command -v promtool >/dev/null && command -v prometheus >/dev/null; then
+        return
+    fi
+    local created=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod 0755 /usr/sbin/policy-rc.d
+        created=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        prometheus >/dev/null
+    if [ "$created" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+    if [ -d /run/systemd/system ]; then as_root systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+}
+
 # A locale with a decimal comma, so the JSON float test can prove that
 # output does not depend on the process's locale.
 install_test_locale() {
@@ -84,4 +102,5 @@ install_npm() {
 install_apt
 install_test_locale
 install_nginx
+install_prometheus
 install_npm

@@ -29,7 +29,8 @@ struct sim_config {
     int64_t seed;
     bool has_seed;
     bool is_quiet;
-    char *owned[MAX_OWNED]; /* copies of comma-separated values, freed at exit */
+    int64_t heartbeat_interval_ms; /* 0: no heartbeats */
+    char *owned[MAX_OWNED];        /* copies of comma-separated values, freed at exit */
     size_t n_owned;
 };
 

@@ -62,6 +62,7 @@ Test(config, defaults_run_without_arguments)
     cr_assert_eq(cfg.client_queue_bytes, 1048576);
     cr_assert_eq(cfg.max_rooms_per_client, 64);
     cr_assert_eq(cfg.log_level, LOG_LEVEL_INFO);
+    cr_assert_eq(cfg.log_format, LOG_FORMAT_TEXT);
     cr_assert_eq(cfg.n_cors_origins, 0);
     cr_assert(cfg.allow_polling);
     cr_assert(cfg.allow_websocket);
@@ -107,6 +108,7 @@ Test(config, environment_sets_options)
                          "TRAINBRIDGE_PING_INTERVAL=1000",
                          "TRAINBRIDGE_LISTEN=localhost:8081",
                          "TRAINBRIDGE_LOG_LEVEL=error",
+                         "TRAINBRIDGE_LOG_FORMAT=json",
                          "TRAINBRIDGE_MAX_ROOMS_PER_CLIENT=2",
                          NULL};
     cr_assert_eq(parse(NULL, env), CFG_OK, "%s", err);
@@ -114,6 +116,7 @@ Test(config, environment_sets_options)
     cr_assert_str_eq(cfg.listen_host, "localhost");
     cr_assert_eq(cfg.listen_port, 8081);
     cr_assert_eq(cfg.log_level, LOG_LEVEL_ERROR);
+    cr_assert_eq(cfg.log_format, LOG_FORMAT_JSON);
     cr_assert_eq(cfg.max_rooms_per_client, 2);
 }
 
@@ -241,6 +244,8 @@ ParameterizedTestParameters(config, rejects_bad_values)
         {{"--log-level", "INFO"},
          "",
          "--log-level: expected error, warn, info or debug, got 'INFO'"},
+        {{"--log-format", "yaml"}, "", "--log-format: expected text or json, got 'yaml'"},
+        {{"--log-format", "JSON"}, "", "--log-format: expected text or json, got 'JSON'"},
         {{"--foo"}, "", "unknown option '--foo' (see --help)"},
         {{"--foo=1"}, "", "unknown option '--foo' (see --help)"},
         {{"--listen-now"}, "", "unknown option '--listen-now' (see --help)"},
@@ -548,4 +553,12 @@ ParameterizedTest(struct bad_new_option *c, config, rejects_bad_new_options)
     cr_assert_eq(parse(args, NULL), CFG_EXIT_USAGE, "%s %s accepted", c->flag, c->value);
     cr_assert_not_null(strstr(err, c->flag), "error '%s' does not name %s", err, c->flag);
     cr_assert_not_null(strstr(err, c->err_part), "error '%s'", err);
+}
+
+Test(config, log_format_flag_beats_its_variable)
+{
+    const char *env[] = {"TRAINBRIDGE_LOG_FORMAT=text", NULL};
+    const char *args[] = {"--log-format=json", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.log_format, LOG_FORMAT_JSON);
 }
