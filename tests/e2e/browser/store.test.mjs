@@ -1,0 +1,98 @@
+// The dashboard's store (bridge/web/store.js) without a browser: runs from
+// events, merge of replayed history, bounded curves, TensorBoard smoothing.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Store, smooth, MAX_POINTS } from '../../../bridge/web/store.js';
+
+const meta = (seq, extra = {}) => ({ scenario_name: 'alpha', trainer: 't1', seq, ts: 1e15 + seq, ...extra });
+const progress = (episode, reward = episode) => ({
+  episode, total_episodes: 10, avg_reward: reward, avg_duration: 1.5, avg_cash: 2.5,
+  avg_invested: 3.5, stability: 0.5, goal_adherence: 0.25, elapsed_time: episode * 0.5,
+});
+const started = (time = '2026-12-04T03:00:00Z') => ({ scenario_name: 'alpha', num_episodes: 10, start_time: time });
+
+test('a run goes running -> completed and keeps every point in order', () => {
+  const s = new Store();
+  s.onEvent('training_started', started(), meta(1));
+  for (let e = 1; e <= 10; e++) s.onEvent('training_progress', progress(e), meta(e + 1));
+  s.onEvent('training_completed', { scenario_name: 'alpha', episodes_completed: 10, final_metrics: {} }, meta(12));
+  const [run] = s.runs.values();
+  assert.equal(run.state, 'completed');
+  assert.deepEqual(run.points.episode, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(run.points.avg_reward, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(run.latest.episode, 10);
+});
+
+test('error and stopped runs; a new training_started abandons an unfinished run', () => {
+  const s = new Store();
+  s.onEvent('training_started', started('a'), meta(1));
+  s.onEvent('training_progress', progress(1), meta(2));
+  s.onEvent('training_started', started('b'), meta(3));
+  s.onEvent('training_error', { message: 'boom', details: 'trace' }, meta(4));
+  const runs = [...s.runs.values()];
+  assert.deepEqual(runs.map((r) => r.state), ['abandoned', 'error']);
+  assert.equal(runs[1].terminal.payload.message, 'boom');
+});
+
+test('replayed history merges with what the page has: no duplicates, gaps filled', () => {
+  const s = new Store();
+  s.onEvent('training_started', started(), meta(1));
+  for (const e of [1, 2, 5]) s.onEvent('training_progress', progress(e), meta(e + 1));
+  s.onEvent('training_started', started(), meta(1, { replay: true }));
+  for (const e of [1, 2, 3, 4, 5]) s.onEvent('training_progress', progress(e), meta(e + 1, { replay: true }));
+  assert.equal(s.runs.size, 1);
+  assert.deepEqual([...s.runs.values()][0].points.episode, [1, 2, 3, 4, 5]);
+});
+
+test('compact training_history becomes a run with its points and terminal state', () => {
+  const s = new Store();
+  const cols = ['episode', 'avg_reward', 'stability'];
+  s.onEvent('training_history', {
+    scenario_name: 'beta', trainer: 't9', state: 'completed', started: { ...started(), scenario_name: 'beta' },
+    columns: cols, points: [[1, 10, 0.1], [4, 40, 0.4]], latest: progress(5, 50),
+    terminal: { event: 'training_completed', payload: { scenario_name: 'beta', episodes_completed: 5, final_metrics: {} } },
+  });
+  const [run] = s.runs.values();
+  assert.equal(run.scenario, 'beta');
+  assert.equal(run.state, 'completed');
+  assert.deepEqual(run.points.episode, [1, 4, 5]);
+  assert.deepEqual(run.points.avg_reward, [10, 40, 50]);
+});
+
+test('a live episode that goes backwards drops the points at or after it', () => {
+  const s = new Store();
+  for (let e = 1; e <= 6; e++) s.onEvent('training_progress', progress(e), meta(e));
+  s.onEvent('training_progress', progress(4, 99), meta(7));
+  assert.deepEqual([...s.runs.values()][0].points.episode, [1, 2, 3, 4]);
+  assert.equal([...s.runs.values()][0].points.avg_reward[3], 99);
+});
+
+test('curves stay bounded, keep first, latest and the reward extremes', () => {
+  const s = new Store();
+  const n = 100000;
+  for (let e = 1; e <= n; e++) s.onEvent('training_progress', progress(e, e === 31337 ? 1e6 : e === 77777 ? -1e6 : Math.sin(e)), meta(e));
+  const run = [...s.runs.values()][0];
+  assert.ok(run.n <= MAX_POINTS, `${run.n} points`);
+  assert.equal(run.points.episode[0], 1);
+  assert.equal(run.points.episode[run.n - 1], n);
+  assert.ok(run.points.avg_reward.includes(1e6) && run.points.avg_reward.includes(-1e6));
+  for (let i = 1; i < run.n; i++) assert.ok(run.points.episode[i] > run.points.episode[i - 1]);
+  assert.equal(run.received, n);
+});
+
+test('smoothing is TensorBoard\'s de-biased EMA', () => {
+  assert.deepEqual(smooth([5, 5, 5], 0.6).map((v) => Math.round(v * 1e9) / 1e9), [5, 5, 5]);
+  const out = smooth([1, 2], 0.6);
+  assert.equal(out[0], 1);
+  const last = (0.4 * 1) * 0.6 + 0.4 * 2;
+  assert.ok(Math.abs(out[1] - last / (1 - 0.36)) < 1e-12);
+  assert.deepEqual(smooth([1, 2, 3], 0), [1, 2, 3]);
+  assert.deepEqual(smooth([null, 3], 0.5), [null, 3]);
+});
+
+test('events without scenario and trainer in meta are ignored', () => {
+  const s = new Store();
+  assert.equal(s.onEvent('training_progress', progress(1), undefined), null);
+  assert.equal(s.onEvent('whatever', {}, meta(1)), null);
+  assert.equal(s.runs.size, 0);
+});
