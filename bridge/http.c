@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "rooms.h"
 #include "server.h"
+#include "web.h"
 #include "xalloc.h"
 
 #define HEADER_BUF 2048
@@ -187,6 +188,67 @@ static int serve_engine_io(struct lws *wsi, struct server_ctx *ctx, struct poll_
     return eio_poll_on_request(wsi, ctx, pc, eio, method, query, (size_t)len);
 }
 
+/* ------------------------------------------------------------ dashboard */
+
+/* Copies request header token into buf; "" when absent or too long. */
+static const char *header_or_empty(struct lws *wsi, enum lws_token_indexes token, char *buf,
+                                   size_t cap)
+{
+    if (lws_hdr_copy(wsi, buf, (int)cap, token) < 0)
+        buf[0] = '\0';
+    return buf;
+}
+
+static int write_dashboard_headers(struct lws *wsi, const struct web_response *res)
+{
+    unsigned char buf[LWS_PRE + HEADER_BUF];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)res->status, res->content_type,
+                                    (lws_filepos_t)res->len, &p, end) ||
+        add_header(wsi, "cache-control:", WEB_CACHE_CONTROL, &p, end) ||
+        add_header(wsi, "etag:", res->etag, &p, end) ||
+        add_header(wsi, "vary:", "Accept-Encoding", &p, end) ||
+        add_header(wsi, "content-security-policy:", WEB_CSP, &p, end) ||
+        add_header(wsi, "x-content-type-options:", "nosniff", &p, end) ||
+        add_header(wsi, "referrer-policy:", "no-referrer", &p, end) ||
+        (res->content_encoding &&
+         add_header(wsi, "content-encoding:", res->content_encoding, &p, end)))
+        return -1;
+    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+}
+
+/* GET / and /dashboard/...: the page (web.c), with its caching, encoding
+ * and security headers. */
+static int serve_dashboard(struct lws *wsi, struct server_ctx *ctx, const char *path)
+{
+    static const char refused[] = "bad path\n", missing[] = "not found\n", method[] = "GET only\n";
+    if (http_method(wsi) != POLL_GET)
+        return http_respond(wsi, NULL, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", method,
+                            sizeof method - 1);
+    char accept[256], etag[256];
+    struct web_response res;
+    int status = web_lookup(
+        ctx->web, path, header_or_empty(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, accept, sizeof accept),
+        header_or_empty(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, etag, sizeof etag), &res);
+    metrics_inc(ctx->m, status == 200   ? METRIC_WEB_RESPONSES
+                        : status == 304 ? METRIC_WEB_NOT_MODIFIED
+                        : status == 400 ? METRIC_WEB_REFUSED
+                                        : METRIC_WEB_NOT_FOUND);
+    if (status == 400 || status == 404)
+        return http_respond(wsi, NULL, status, "text/plain", status == 400 ? refused : missing,
+                            status == 400 ? sizeof refused - 1 : sizeof missing - 1);
+    int rc = write_dashboard_headers(wsi, &res);
+    if (rc == 0 && res.len) {
+        unsigned char *buf = xmalloc(LWS_PRE + res.len);
+        memcpy(buf + LWS_PRE, res.body, res.len);
+        if (lws_write(wsi, buf + LWS_PRE, res.len, LWS_WRITE_HTTP_FINAL) < (int)res.len)
+            rc = -1;
+        free(buf);
+    }
+    web_response_fini(&res);
+    return rc < 0 ? -1 : finish(wsi);
+}
+
 int http_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc, const char *path)
 {
     static const char not_found[] = "not found\n";
@@ -202,6 +264,8 @@ int http_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *p
     struct eio_server *eio = server_mount_for(ctx, path);
     if (eio)
         return serve_engine_io(wsi, ctx, pc, eio);
+    if (ctx->web && web_owns_path(path))
+        return serve_dashboard(wsi, ctx, path);
     return http_respond(wsi, NULL, HTTP_STATUS_NOT_FOUND, "text/plain", not_found,
                         sizeof not_found - 1);
 }

@@ -15,6 +15,7 @@
 #include "rooms.h"
 #include "server.h"
 #include "sio.h"
+#include "web.h"
 
 #define DRAIN_DEADLINE_MS 700
 
@@ -62,8 +63,11 @@ static int run(const struct cfg *cfg)
     struct rooms *rooms = rooms_new();
     struct sio *sio = sio_new(rooms, &m, cfg->max_rooms_per_client);
     struct server_ctx ctx = {.cfg = cfg, .m = &m, .rooms = rooms};
-    struct server *srv = server_new(cfg, &ctx);
     int rc = 1;
+    struct server *srv = NULL;
+    if (!cfg->no_dashboard && !(ctx.web = web_new(cfg->web_root[0] ? cfg->web_root : NULL)))
+        goto out;
+    srv = server_new(cfg, &ctx);
     if (!srv)
         goto out;
     struct eio_server_opts opts = {.ping_interval_ms = cfg->ping_interval_ms,
@@ -90,6 +94,7 @@ out:
     eio_server_destroy(&ctx.eio);
     sio_destroy(&sio);
     rooms_destroy(&rooms);
+    web_destroy(&ctx.web);
     return rc;
 }
 

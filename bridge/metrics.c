@@ -36,6 +36,14 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
                                    "Engine.IO handshakes refused (HTTP 400)."},
     [METRIC_SUBSCRIBES] = {"trainbridge_subscribes_total", "Successful subscribe_training."},
     [METRIC_UNSUBSCRIBES] = {"trainbridge_unsubscribes_total", "Successful unsubscribe_training."},
+    [METRIC_WEB_RESPONSES] = {"trainbridge_dashboard_responses_total",
+                              "Dashboard files served (200)."},
+    [METRIC_WEB_NOT_MODIFIED] = {"trainbridge_dashboard_not_modified_total",
+                                 "Dashboard files revalidated by ETag (304)."},
+    [METRIC_WEB_NOT_FOUND] = {"trainbridge_dashboard_not_found_total",
+                              "Dashboard paths with no file (404)."},
+    [METRIC_WEB_REFUSED] = {"trainbridge_dashboard_refused_total",
+                            "Dashboard paths refused: not plain names (400)."},
 };
 
 static const struct metric_desc gauge_descs[GAUGE_COUNT] = {

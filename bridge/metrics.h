@@ -25,6 +25,10 @@ enum metric_id {
     METRIC_HANDSHAKES_REFUSED,     /* bad Engine.IO handshakes (HTTP 400) */
     METRIC_SUBSCRIBES,             /* successful subscribe_training */
     METRIC_UNSUBSCRIBES,           /* successful unsubscribe_training */
+    METRIC_WEB_RESPONSES,          /* dashboard files served (200) */
+    METRIC_WEB_NOT_MODIFIED,       /* dashboard files revalidated (304) */
+    METRIC_WEB_NOT_FOUND,          /* dashboard paths with no file (404) */
+    METRIC_WEB_REFUSED,            /* dashboard paths refused: not plain names (400) */
     METRIC_COUNT
 };
 

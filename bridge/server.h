@@ -19,6 +19,7 @@ struct ingest;
 struct metrics;
 struct rooms;
 struct server;
+struct web;
 struct lws_context;
 struct lws_vhost;
 
@@ -41,6 +42,7 @@ struct server_ctx {
     struct server_mount mounts[SERVER_MAX_MOUNTS];
     size_t n_mounts;
     struct ingest *ingest;
+    struct web *web;         /* the dashboard, or NULL (--no-dashboard) */
     unsigned char *ws_batch; /* scratch for eio_ws: several frames, one write */
     bool is_shutting_down;
 };
