@@ -54,6 +54,13 @@ static void print_ready_line(const struct cfg *cfg, const struct server *srv,
     printf("trainbridge listening on %s:%d zmq %s\n", cfg->listen_host, server_port(srv),
            endpoints);
     fflush(stdout);
+    if (!cfg->no_dashboard) {
+        bool is_any =
+            strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "::") == 0;
+        bool is_v6 = strchr(cfg->listen_host, ':') != NULL && !is_any;
+        log_info("main", "dashboard: http://%s%s%s:%d/", is_v6 ? "[" : "",
+                 is_any ? "127.0.0.1" : cfg->listen_host, is_v6 ? "]" : "", server_port(srv));
+    }
 }
 
 static int run(const struct cfg *cfg)

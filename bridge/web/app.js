@@ -6,7 +6,8 @@
 // frame. A token from the URL fragment (#token=...) or the small form is
 // kept in the tab's sessionStorage and sent in the CONNECT auth.
 //
-// Test hook: window.__trainbridge (state, runs(), points(id), stats).
+// Test hook: window.__trainbridge (state, runs(), points(id), stats(),
+// latency(), the socket).
 
 import { io } from './vendor/socket.io.esm.min.js';
 import { Store, METRICS } from './store.js';
@@ -19,11 +20,36 @@ const SUBSCRIBE_TIMEOUT_MS = 30000;
 const $ = (id) => document.getElementById(id);
 const store = new Store();
 const ui = { conn: 'connecting', detail: '', historyRuns: null, weight: 0.6, xMode: 'episode', scenario: '' };
-const stats = { frames: 0, draws: 0, drawMsTotal: 0, drawMsMax: 0, lastDrawAt: 0, lastDrawMs: 0 };
+const stats = { frames: 0, draws: 0, drawMsTotal: 0, drawMsMax: 0, lastDrawAt: 0, lastDrawMs: 0, lastFrameMs: 0 };
 const cards = new Map(); // run id -> {el, badge, ...}
 const charts = [];
 let chartsDirty = true;
 let scheduled = false;
+let paintPending = 0; // the timestamp of the frame that last drew, until the next frame
+const FRAME_MS = 1000 / 60;
+
+// Publish -> page latency of live progress events, in microseconds (the
+// envelope's ts is the trainer's wall clock): when the event reached the
+// store, and when the charts that show it were drawn. Bounded.
+const LATENCY_MAX = 20000;
+const latency = { arrival: [], drawn: [], pending: [] };
+const wallMicros = () => (performance.timeOrigin + performance.now()) * 1000;
+function keepBounded(arr) {
+  if (arr.length > LATENCY_MAX) arr.splice(0, arr.length - LATENCY_MAX / 2);
+}
+function noteArrival(name, meta) {
+  if (name !== 'training_progress' || !meta || !meta.ts || meta.replay) return;
+  latency.arrival.push(wallMicros() - meta.ts);
+  latency.pending.push(meta.ts);
+  keepBounded(latency.arrival);
+  keepBounded(latency.pending);
+}
+function noteDrawn() {
+  const now = wallMicros();
+  for (const ts of latency.pending) latency.drawn.push(now - ts);
+  latency.pending = [];
+  keepBounded(latency.drawn);
+}
 
 // ------------------------------------------------------------ token
 
@@ -90,6 +116,7 @@ socket.on('connect_error', (err) => {
   else setConn('reconnecting', err.message);
 });
 socket.onAny((name, payload, meta) => {
+  noteArrival(name, meta);
   if (store.onEvent(name, payload, meta)) schedule();
 });
 
@@ -216,6 +243,7 @@ function drawCharts() {
   stats.lastDrawMs = ms;
   stats.lastDrawAt = performance.now();
   chartsDirty = false;
+  noteDrawn();
 }
 
 // ------------------------------------------------------------ frames
@@ -227,11 +255,17 @@ function schedule() {
 }
 
 // One pass per animation frame: update the cards of runs that changed,
-// then redraw the charts, at most as often as keeps drawing under half of
-// the time (a draw that took 10 ms waits 20 ms before the next).
-function frame() {
+// then redraw the charts, but only as often as keeps them under a third of
+// the time. A redraw's cost is the length of the frame that drew it (the
+// browser paints the canvases after our code ran), so a draw whose frame
+// took 120 ms waits 240 ms before the next one; cheap draws happen every frame.
+function frame(ts) {
   scheduled = false;
   stats.frames++;
+  if (paintPending) {
+    stats.lastFrameMs = ts - paintPending;
+    paintPending = 0;
+  }
   const { runs, structureChanged } = store.takeDirty();
   if (structureChanged) {
     renderScenarioSelect();
@@ -243,8 +277,12 @@ function frame() {
   }
   if (runs.size) chartsDirty = true;
   if (!chartsDirty) return;
-  if (performance.now() - stats.lastDrawAt >= 2 * stats.lastDrawMs) drawCharts();
-  else schedule();
+  const cost = Math.max(stats.lastDrawMs, stats.lastFrameMs - FRAME_MS);
+  if (performance.now() - stats.lastDrawAt >= 2 * cost) {
+    drawCharts();
+    paintPending = ts;
+  }
+  schedule(); // to measure the frame that drew, or to draw later
 }
 
 function updateLastEvent() {
@@ -289,5 +327,11 @@ window.__trainbridge = {
     return r ? JSON.parse(JSON.stringify(r.points)) : null;
   },
   stats: () => ({ ...stats }),
+  latency: () => ({ arrival: [...latency.arrival], drawn: [...latency.drawn] }),
+  resetLatency: () => {
+    latency.arrival = [];
+    latency.drawn = [];
+    latency.pending = [];
+  },
   socket,
 };
