@@ -4,7 +4,7 @@
 // of runs or the x axis changes, otherwise only its data is replaced.
 
 import uPlot from './vendor/uPlot.esm.js';
-import { smooth } from './store.js';
+import { decimate, smooth } from './store.js';
 
 const HEIGHT = 190;
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
@@ -124,9 +124,10 @@ export class MetricChart {
       this.key = key;
     }
     if (runs.length === 0) return;
+    const buckets = Math.max(100, Math.round(this.plotEl.clientWidth / 2));
     const tables = runs.map((r) => {
       const y = r.run.points[this.metric];
-      return [xValues(r.run, mode), y, smooth(y, weight)];
+      return decimate([xValues(r.run, mode), y, smooth(y, weight)], buckets);
     });
     this.plot.setData(tables.length === 1 ? tables[0] : uPlot.join(tables));
   }

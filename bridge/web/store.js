@@ -1,4 +1,5 @@
-// store: what the dashboard knows about runs, fed by Socket.IO events.
+// store: what the dashboard knows about runs, fed by Socket.IO events, and
+// the pure functions the charts apply to a curve (smoothing, decimation).
 //
 // A run is (scenario, trainer) from its training_started (or the first
 // event seen) to its terminal event; a new training_started with another
@@ -285,4 +286,29 @@ export function smooth(values, weight) {
     out[i] = last / debias;
   }
   return out;
+}
+
+// Keeps at most about 4 points per bucket of n / buckets consecutive points
+// (the first, the last, and the lowest and highest raw value), so a chart
+// draws about as many points as it has pixels, whatever the run's length:
+// the shape and its spikes stay, drawing stays cheap. table: [x, raw, smoothed].
+export function decimate(table, buckets) {
+  const [x, y] = table;
+  const n = x.length;
+  if (n <= 2 * buckets) return table;
+  const keep = [];
+  const size = n / buckets;
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor(b * size);
+    const to = Math.min(n, Math.floor((b + 1) * size));
+    if (from >= to) continue;
+    let lo = from;
+    let hi = from;
+    for (let i = from + 1; i < to; i++) {
+      if (y[i] !== null && (y[lo] === null || y[i] < y[lo])) lo = i;
+      if (y[i] !== null && (y[hi] === null || y[i] > y[hi])) hi = i;
+    }
+    for (const i of [...new Set([from, lo, hi, to - 1])].sort((a, c) => a - c)) keep.push(i);
+  }
+  return table.map((col) => keep.map((i) => col[i]));
 }

@@ -239,8 +239,10 @@ test('benchmark: publish -> point in the page, p50/p99 over 1000 events with 1 p
   const sim = startSim(t, bridge, { scenarios: ['lat'], trainer: 'lat', episodes: 1000, rate: 200 });
   assert.equal((await sim.waitExit(30000)).code, 0);
   await waitRuns(page, (rs) => runOf(rs, 'lat', 'lat')?.state === 'completed');
-  await page.waitForTimeout(200);
-  const lat = await page.evaluate(() => window.__trainbridge.latency());
+  const lat = await waitUntil(async () => {
+    const l = await page.evaluate(() => window.__trainbridge.latency());
+    return l.drawn.length >= 1000 ? l : null;
+  }, { timeoutMs: 10000, what: 'every point drawn' });
   assert.equal(lat.arrival.length, 1000);
   const ms = (a) => a.map((us) => us / 1000).sort((x, y) => x - y);
   const arrival = ms(lat.arrival);

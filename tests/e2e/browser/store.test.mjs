@@ -2,7 +2,7 @@
 // events, merge of replayed history, bounded curves, TensorBoard smoothing.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Store, smooth, MAX_POINTS } from '../../../bridge/web/store.js';
+import { Store, smooth, decimate, MAX_POINTS } from '../../../bridge/web/store.js';
 
 const meta = (seq, extra = {}) => ({ scenario_name: 'alpha', trainer: 't1', seq, ts: 1e15 + seq, ...extra });
 const progress = (episode, reward = episode) => ({
@@ -95,4 +95,22 @@ test('events without scenario and trainer in meta are ignored', () => {
   assert.equal(s.onEvent('training_progress', progress(1), undefined), null);
   assert.equal(s.onEvent('whatever', {}, meta(1)), null);
   assert.equal(s.runs.size, 0);
+});
+
+test('decimation for drawing keeps first, last and the extremes of each bucket, in order', () => {
+  const n = 10000;
+  const x = Array.from({ length: n }, (_, i) => i + 1);
+  const y = x.map((v) => (v === 4321 ? 1e6 : v === 8765 ? -1e6 : Math.sin(v)));
+  const [dx, dy, ds] = decimate([x, y, y.map((v) => v * 2)], 100);
+  assert.ok(dx.length <= 400, `${dx.length} points`);
+  assert.equal(dx[0], 1);
+  assert.equal(dx[dx.length - 1], n);
+  assert.ok(dy.includes(1e6) && dy.includes(-1e6));
+  for (let i = 1; i < dx.length; i++) assert.ok(dx[i] > dx[i - 1]);
+  dx.forEach((v, i) => {
+    assert.equal(dy[i], y[v - 1]);
+    assert.equal(ds[i], 2 * y[v - 1]);
+  });
+  const small = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
+  assert.equal(decimate(small, 100), small);
 });
