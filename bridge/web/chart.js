@@ -85,7 +85,7 @@ export class MetricChart {
     this.el.appendChild(this.plotEl);
     container.appendChild(this.el);
     this.plot = null;
-    this.key = '';
+    this.ids = null;
     this.runs = [];
     this.mode = 'episode';
   }
@@ -94,14 +94,16 @@ export class MetricChart {
     return X_LABELS[this.mode];
   }
 
+  seriesOpts(r) {
+    return [
+      { label: `${r.label} raw`, stroke: faint(r.color), width: 1, spanGaps: true, points: { show: false } },
+      { label: r.label, stroke: r.color, width: 2, spanGaps: true, points: { show: false } },
+    ];
+  }
+
   build(runs, mode) {
     if (this.plot) this.plot.destroy();
     this.mode = mode;
-    const series = [{ label: this.xLabel() }];
-    for (const r of runs) {
-      series.push({ label: `${r.label} raw`, stroke: faint(r.color), width: 1, spanGaps: true, points: { show: false } });
-      series.push({ label: r.label, stroke: r.color, width: 2, spanGaps: true, points: { show: false } });
-    }
     const opts = {
       width: Math.max(200, this.plotEl.clientWidth || 400),
       height: HEIGHT,
@@ -109,20 +111,32 @@ export class MetricChart {
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: mode === 'wall' } },
       axes: [{ label: this.xLabel(), size: 36 }, { size: 60 }],
-      series,
+      series: [{ label: this.xLabel() }, ...runs.flatMap((r) => this.seriesOpts(r))],
       plugins: [tooltipPlugin(this)],
     };
     this.plot = new uPlot(opts, [[]].concat(runs.flatMap(() => [[], []])), this.plotEl);
+    this.ids = runs.map((r) => r.id);
+  }
+
+  // Brings the chart's series in line with runs: new runs at the end are
+  // added in place (building a chart costs more than drawing it); any other
+  // change, or another x axis, builds the chart anew.
+  fitSeries(runs, mode) {
+    const ids = runs.map((r) => r.id);
+    const old = this.ids || [];
+    const isAppend = this.plot && mode === this.mode && ids.length >= old.length && old.every((id, i) => ids[i] === id);
+    if (!isAppend) return this.build(runs, mode);
+    for (const r of runs.slice(old.length)) {
+      for (const opts of this.seriesOpts(r)) this.plot.addSeries(opts);
+    }
+    this.ids = ids;
+    return undefined;
   }
 
   // runs: [{id, label, color, run}] in display order; mode: x axis; weight: EMA.
   update(runs, mode, weight) {
-    const key = `${mode}|${runs.map((r) => r.id).join(',')}`;
     this.runs = runs;
-    if (key !== this.key || !this.plot) {
-      this.build(runs, mode);
-      this.key = key;
-    }
+    this.fitSeries(runs, mode);
     if (runs.length === 0) return;
     const buckets = Math.max(100, Math.round(this.plotEl.clientWidth / 2));
     const tables = runs.map((r) => {

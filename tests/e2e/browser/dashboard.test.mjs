@@ -4,6 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startBridge, startSim, connectClient, httpGet, waitUntil } from '../node/harness.mjs';
 import {
@@ -115,9 +116,31 @@ test('two scenarios from trainsim: the charts grow with exactly what was publish
   const shot = path.join(BUILD_DIR, 'dashboard.png');
   const png = await page.screenshot({ path: shot });
   const fig = await pngFigures(browser, png);
+  await page.bringToFront(); // a page in the background gets no animation frames
   t.diagnostic(`screenshot ${shot}: ${fig.width}x${fig.height}, ${fig.colours} colours, ${(fig.notBackground * 100).toFixed(1)} % not background`);
   assert.ok(fig.colours > 100 && fig.notBackground > 0.05, `blank screenshot: ${JSON.stringify(fig)}`);
   if (process.env.TB_DOCS_SCREENSHOT) fs.copyFileSync(shot, process.env.TB_DOCS_SCREENSHOT);
+
+  // The controls: hover shows exact values, the other x axes and the
+  // smoothing slider redraw, a scenario filters the run list and charts.
+  const plot = page.locator('.chart[data-metric="avg_reward"] .u-over');
+  const box = await plot.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  const tip = page.locator('.chart[data-metric="avg_reward"] .tip');
+  await tip.waitFor({ state: 'visible', timeout: 5000 });
+  assert.match(await tip.textContent(), /episode \d+.*alpha\/sim-a: -?\d/s);
+  for (const axis of ['relative', 'wall', 'episode']) {
+    const draws = (await hook(page)).stats.draws;
+    await page.selectOption('#xaxis', axis);
+    await waitUntil(async () => (await hook(page)).stats.draws > draws, {
+      timeoutMs: 10000, what: `a redraw with the ${axis} x axis`, detail: () => JSON.stringify(page.problems),
+    });
+  }
+  await page.locator('#smoothing').fill('0.95');
+  assert.equal(await page.locator('#smoothing-value').textContent(), '0.95');
+  await page.selectOption('#scenario', 'beta');
+  await waitUntil(async () => (await page.locator('#runs h2').allTextContents()).join() === 'beta', { what: 'only beta listed' });
+  assert.equal(await page.locator('#runs .run').count(), 2);
   assertClean(page);
 });
 
@@ -225,7 +248,8 @@ test('1000 events/s for 20 s: the page keeps drawing and its data is complete', 
     `${state.events} events in the page; frames ${frames.n}, frame interval p50 ${frames.p50.toFixed(1)} ms p99 ${frames.p99.toFixed(1)} ms ` +
     `max ${frames.max.toFixed(1)} ms; long tasks ${frames.longTasks} (${frames.longTaskMs.toFixed(0)} ms); chart redraws ${stats.draws} ` +
     `(mean ${(stats.drawMsTotal / stats.draws).toFixed(1)} ms, max ${stats.drawMsMax.toFixed(1)} ms); ` +
-    `page round trip p50 ${percentile(rtts, 50).toFixed(1)} ms p99 ${percentile(rtts, 99).toFixed(1)} ms`);
+    `page round trip p50 ${percentile(rtts, 50).toFixed(1)} ms p99 ${percentile(rtts, 99).toFixed(1)} ms; ` +
+    `load average ${os.loadavg()[0].toFixed(1)}`);
   assert.ok(frames.n >= 100, `only ${frames.n} animation frames in ${seconds} s`);
   assertClean(page);
 });
@@ -236,6 +260,7 @@ test('benchmark: publish -> point in the page, p50/p99 over 1000 events with 1 p
   const page = await openPage(browser, `${bridge.url}/`);
   await waitState(page, 'connected');
   await page.evaluate(() => window.__trainbridge.resetLatency());
+  const stopMeter = await startFrameMeter(page);
   const sim = startSim(t, bridge, { scenarios: ['lat'], trainer: 'lat', episodes: 1000, rate: 200 });
   assert.equal((await sim.waitExit(30000)).code, 0);
   await waitRuns(page, (rs) => runOf(rs, 'lat', 'lat')?.state === 'completed');
@@ -244,11 +269,17 @@ test('benchmark: publish -> point in the page, p50/p99 over 1000 events with 1 p
     return l.drawn.length >= 1000 ? l : null;
   }, { timeoutMs: 10000, what: 'every point drawn' });
   assert.equal(lat.arrival.length, 1000);
+  const frames = await stopMeter();
+  const { stats } = await hook(page);
+  const worst = lat.arrival.map((us, i) => [i, Math.round(us / 1000)]).sort((a, b) => b[1] - a[1]).slice(0, 12);
+  t.diagnostic(`slowest arrivals [event index, ms]: ${JSON.stringify(worst)}`);
   const ms = (a) => a.map((us) => us / 1000).sort((x, y) => x - y);
   const arrival = ms(lat.arrival);
   const drawn = ms(lat.drawn);
   console.log(`dashboard latency over ${arrival.length} events at 200/s: publish -> page data p50 ${percentile(arrival, 50).toFixed(2)} ms ` +
     `p99 ${percentile(arrival, 99).toFixed(2)} ms max ${arrival[arrival.length - 1].toFixed(2)} ms; publish -> drawn p50 ` +
-    `${percentile(drawn, 50).toFixed(2)} ms p99 ${percentile(drawn, 99).toFixed(2)} ms (${drawn.length} points)`);
+    `${percentile(drawn, 50).toFixed(2)} ms p99 ${percentile(drawn, 99).toFixed(2)} ms (${drawn.length} points); ` +
+    `${stats.draws} redraws (mean ${(stats.drawMsTotal / stats.draws).toFixed(1)} ms of script), frame interval p50 ` +
+    `${frames.p50.toFixed(1)} ms p99 ${frames.p99.toFixed(1)} ms; load average ${os.loadavg()[0].toFixed(1)}`);
   assertClean(page);
 });
