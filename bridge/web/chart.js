@@ -138,7 +138,7 @@ export class MetricChart {
     this.runs = runs;
     this.fitSeries(runs, mode);
     if (runs.length === 0) return;
-    const buckets = Math.max(100, Math.round(this.plotEl.clientWidth / 2));
+    const buckets = Math.max(50, Math.round(this.plotEl.clientWidth / 4));
     const tables = runs.map((r) => {
       const y = r.run.points[this.metric];
       return decimate([xValues(r.run, mode), y, smooth(y, weight)], buckets);
