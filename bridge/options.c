@@ -172,8 +172,8 @@ static int set_string(struct options_parse *p, const struct options_opt *o, cons
 static int set_switch(struct options_parse *p, const struct options_opt *o, const char *text,
                       const char *where)
 {
-    static const char *const on[] = {"1", "true", "yes", "on"}, *const off[] = {"0", "false", "no",
-                                                                                "off"};
+    static const char *const on[] = {"1", "true", "yes", "on"};
+    static const char *const off[] = {"0", "false", "no", "off"};
     for (size_t i = 0; i < sizeof on / sizeof on[0]; i++) {
         bool is_on = strcasecmp(text, on[i]) == 0;
         if (is_on || strcasecmp(text, off[i]) == 0) {
