@@ -48,7 +48,8 @@ bool web_owns_path(const char *path);
 
 /* Fills *res for GET path (without query string) given the request's
  * Accept-Encoding and If-None-Match values (either may be NULL). Returns
- * res->status. */
+ * res->status. *res is overwritten: release an earlier answer held there
+ * with web_response_fini first. */
 int web_lookup(const struct web *web, const char *path, const char *accept_encoding,
                const char *if_none_match, struct web_response *res);
 

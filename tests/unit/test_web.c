@@ -17,8 +17,8 @@
 
 static struct web *web;
 static struct web_response res;
-static char root[PATH_MAX];
-static char outside[PATH_MAX];
+static char root[64]; /* mkdtemp templates */
+static char outside[64];
 
 static void setup(void)
 {
@@ -33,6 +33,13 @@ static void teardown(void)
 }
 
 TestSuite(web, .init = setup, .fini = teardown);
+
+/* web_lookup into res, releasing what the previous lookup left there. */
+static int lookup(const char *path, const char *accept_encoding, const char *if_none_match)
+{
+    web_response_fini(&res);
+    return web_lookup(web, path, accept_encoding, if_none_match, &res);
+}
 
 static const struct web_asset *embedded(const char *name)
 {
@@ -84,10 +91,9 @@ ParameterizedTestParameters(web, serves_every_file_with_its_type)
     return cr_make_param_array(struct type_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(struct type_case *c, web, serves_every_file_with_its_type, .init = setup,
-                  .fini = teardown)
+ParameterizedTest(struct type_case *c, web, serves_every_file_with_its_type)
 {
-    cr_assert_eq(web_lookup(web, c->path, NULL, NULL, &res), 200, "%s", c->path);
+    cr_assert_eq(lookup(c->path, NULL, NULL), 200, "%s", c->path);
     cr_assert_str_eq(res.content_type, c->type, "%s", c->path);
     cr_assert_null(res.content_encoding);
     cr_assert_gt(res.len, 0);
@@ -97,11 +103,11 @@ ParameterizedTest(struct type_case *c, web, serves_every_file_with_its_type, .in
 
 Test(web, index_is_the_page_and_vendor_files_are_the_npm_builds)
 {
-    cr_assert_eq(web_lookup(web, "/", NULL, NULL, &res), 200);
+    cr_assert_eq(lookup("/", NULL, NULL), 200);
     cr_assert(memmem(res.body, res.len, "<script type=\"module\" src=\"/dashboard/app.js\">", 46));
-    cr_assert_eq(web_lookup(web, "/dashboard/vendor/uPlot.esm.js", NULL, NULL, &res), 200);
+    cr_assert_eq(lookup("/dashboard/vendor/uPlot.esm.js", NULL, NULL), 200);
     cr_assert(memmem(res.body, res.len, "export { uPlot as default }", 27));
-    cr_assert_eq(web_lookup(web, "/dashboard/vendor/socket.io.esm.min.js", NULL, NULL, &res), 200);
+    cr_assert_eq(lookup("/dashboard/vendor/socket.io.esm.min.js", NULL, NULL), 200);
     cr_assert(memmem(res.body, res.len, "xt as io", 8));
     cr_assert_null(memmem(res.body, res.len, "sourceMappingURL", 16), "map reference kept");
 }
@@ -110,8 +116,7 @@ Test(web, gzip_when_accepted_and_it_inflates_to_the_file)
 {
     const struct web_asset *a = embedded("vendor/uPlot.esm.js");
     cr_assert_not_null(a);
-    cr_assert_eq(web_lookup(web, "/dashboard/vendor/uPlot.esm.js", "gzip, deflate, br", NULL, &res),
-                 200);
+    cr_assert_eq(lookup("/dashboard/vendor/uPlot.esm.js", "gzip, deflate, br", NULL), 200);
     cr_assert_str_eq(res.content_encoding, "gzip");
     cr_assert_lt(res.len, a->len / 2);
     size_t n;
@@ -121,7 +126,7 @@ Test(web, gzip_when_accepted_and_it_inflates_to_the_file)
     free(plain);
     char gz_etag[32];
     strcpy(gz_etag, res.etag);
-    cr_assert_eq(web_lookup(web, "/dashboard/vendor/uPlot.esm.js", "identity", NULL, &res), 200);
+    cr_assert_eq(lookup("/dashboard/vendor/uPlot.esm.js", "identity", NULL), 200);
     cr_assert_null(res.content_encoding);
     cr_assert_str_neq(res.etag, gz_etag, "both representations share an ETag");
 }
@@ -154,8 +159,7 @@ ParameterizedTestParameters(web, accept_encoding_is_parsed)
     return cr_make_param_array(struct accept_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(struct accept_case *c, web, accept_encoding_is_parsed, .init = setup,
-                  .fini = teardown)
+ParameterizedTest(struct accept_case *c, web, accept_encoding_is_parsed)
 {
     cr_assert_eq(web_accepts_gzip(c->value), c->gzip, "'%s'", c->value);
 }
@@ -167,20 +171,20 @@ Test(web, no_accept_encoding_means_identity)
 
 Test(web, if_none_match_with_the_etag_answers_304)
 {
-    cr_assert_eq(web_lookup(web, "/dashboard/app.js", "gzip", NULL, &res), 200);
+    cr_assert_eq(lookup("/dashboard/app.js", "gzip", NULL), 200);
     char etag[32];
     strcpy(etag, res.etag);
-    cr_assert_eq(web_lookup(web, "/dashboard/app.js", "gzip", etag, &res), 304);
+    cr_assert_eq(lookup("/dashboard/app.js", "gzip", etag), 304);
     cr_assert_eq(res.len, 0);
     cr_assert_str_eq(res.etag, etag);
     cr_assert_str_eq(res.content_type, "text/javascript; charset=utf-8");
     char list[96];
     snprintf(list, sizeof list, "\"nope\", W/%s", etag);
-    cr_assert_eq(web_lookup(web, "/dashboard/app.js", "gzip", list, &res), 304);
-    cr_assert_eq(web_lookup(web, "/dashboard/app.js", "gzip", "*", &res), 304);
-    cr_assert_eq(web_lookup(web, "/dashboard/app.js", "gzip", "\"other\"", &res), 200);
+    cr_assert_eq(lookup("/dashboard/app.js", "gzip", list), 304);
+    cr_assert_eq(lookup("/dashboard/app.js", "gzip", "*"), 304);
+    cr_assert_eq(lookup("/dashboard/app.js", "gzip", "\"other\""), 200);
     /* the gzip ETag does not validate the identity representation */
-    cr_assert_eq(web_lookup(web, "/dashboard/app.js", NULL, etag, &res), 200);
+    cr_assert_eq(lookup("/dashboard/app.js", NULL, etag), 200);
 }
 
 struct etag_case {
@@ -198,8 +202,7 @@ ParameterizedTestParameters(web, if_none_match_is_parsed)
     return cr_make_param_array(struct etag_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(struct etag_case *c, web, if_none_match_is_parsed, .init = setup,
-                  .fini = teardown)
+ParameterizedTest(struct etag_case *c, web, if_none_match_is_parsed)
 {
     cr_assert_eq(web_etag_matches(c->header, "\"abc\""), c->match, "'%s'", c->header);
 }
@@ -215,20 +218,18 @@ ParameterizedTestParameters(web, refuses_paths_that_are_not_plain_names)
     return cr_make_param_array(char[64], paths, sizeof paths / sizeof paths[0]);
 }
 
-ParameterizedTest(char (*path)[64], web, refuses_paths_that_are_not_plain_names, .init = setup,
-                  .fini = teardown)
+ParameterizedTest(char (*path)[64], web, refuses_paths_that_are_not_plain_names)
 {
-    cr_assert_eq(web_lookup(web, *path, NULL, NULL, &res), 400, "%s", *path);
+    cr_assert_eq(lookup(*path, NULL, NULL), 400, "%s", *path);
     cr_assert_null(res.body);
 }
 
 Test(web, unknown_paths_are_404)
 {
-    cr_assert_eq(web_lookup(web, "/dashboard/nothing.js", NULL, NULL, &res), 404);
-    cr_assert_eq(web_lookup(web, "/dashboard/vendor/socket.io.esm.min.js.map", NULL, NULL, &res),
-                 404);
-    cr_assert_eq(web_lookup(web, "/favicon.ico", NULL, NULL, &res), 404);
-    cr_assert_eq(web_lookup(web, "/dashboardx", NULL, NULL, &res), 404);
+    cr_assert_eq(lookup("/dashboard/nothing.js", NULL, NULL), 404);
+    cr_assert_eq(lookup("/dashboard/vendor/socket.io.esm.min.js.map", NULL, NULL), 404);
+    cr_assert_eq(lookup("/favicon.ico", NULL, NULL), 404);
+    cr_assert_eq(lookup("/dashboardx", NULL, NULL), 404);
 }
 
 Test(web, owns_only_its_paths)
@@ -254,8 +255,10 @@ static void write_file(const char *dir, const char *name, const char *text)
     fclose(f);
 }
 
+/* Runs after the suite's setup: replaces its web with one on a directory. */
 static void setup_root(void)
 {
+    web_destroy(&web);
     strcpy(root, "/tmp/tb-web-root-XXXXXX");
     cr_assert_not_null(mkdtemp(root));
     strcpy(outside, "/tmp/tb-web-outside-XXXXXX");
@@ -281,32 +284,32 @@ static void teardown_root(void)
 
 Test(web, web_root_serves_files_from_disk, .init = setup_root, .fini = teardown_root)
 {
-    cr_assert_eq(web_lookup(web, "/", "gzip", NULL, &res), 200);
+    cr_assert_eq(lookup("/", "gzip", NULL), 200);
     cr_assert_eq(res.len, strlen("<p>dev page</p>"));
     cr_assert_eq(memcmp(res.body, "<p>dev page</p>", res.len), 0);
     cr_assert_null(res.content_encoding);
     char etag[32];
     strcpy(etag, res.etag);
-    cr_assert_eq(web_lookup(web, "/", "gzip", etag, &res), 304);
+    cr_assert_eq(lookup("/", "gzip", etag), 304);
     write_file(root, "index.html", "<p>changed</p>");
-    cr_assert_eq(web_lookup(web, "/", "gzip", etag, &res), 200, "edit not seen");
-    cr_assert_eq(web_lookup(web, "/dashboard/app.js", NULL, NULL, &res), 200);
+    cr_assert_eq(lookup("/", "gzip", etag), 200, "edit not seen");
+    cr_assert_eq(lookup("/dashboard/app.js", NULL, NULL), 200);
     cr_assert_eq(memcmp(res.body, "console.log(1);", res.len), 0);
 }
 
 Test(web, web_root_falls_back_to_builtin_vendor_files, .init = setup_root, .fini = teardown_root)
 {
-    cr_assert_eq(web_lookup(web, "/dashboard/vendor/uPlot.esm.js", NULL, NULL, &res), 200);
+    cr_assert_eq(lookup("/dashboard/vendor/uPlot.esm.js", NULL, NULL), 200);
     cr_assert_eq(res.len, embedded("vendor/uPlot.esm.js")->len);
-    cr_assert_eq(web_lookup(web, "/dashboard/store.js", NULL, NULL, &res), 404,
+    cr_assert_eq(lookup("/dashboard/store.js", NULL, NULL), 404,
                  "non-vendor files come from the directory only");
 }
 
 Test(web, web_root_refuses_to_leave_the_directory, .init = setup_root, .fini = teardown_root)
 {
-    cr_assert_eq(web_lookup(web, "/dashboard/escape.txt", NULL, NULL, &res), 404,
+    cr_assert_eq(lookup("/dashboard/escape.txt", NULL, NULL), 404,
                  "a symlink out of the root was followed");
-    cr_assert_eq(web_lookup(web, "/dashboard/../secret.txt", NULL, NULL, &res), 400);
+    cr_assert_eq(lookup("/dashboard/../secret.txt", NULL, NULL), 400);
 }
 
 Test(web, web_root_must_be_a_directory)

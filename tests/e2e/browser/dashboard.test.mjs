@@ -147,11 +147,12 @@ test('two scenarios from trainsim: the charts grow with exactly what was publish
 test('a page opened mid-run shows the run so far (history, where the bridge has it) and continues without a gap', async (t) => {
   const bridge = await startBridge(t);
   const ref = await reference(t, bridge);
-  const sim = startSim(t, bridge, { scenarios: ['gamma'], trainer: 'sim-m', episodes: 150, rate: 30 });
-  await ref.rec.waitCount(40, { filter: (e) => e.event === 'training_progress', timeoutMs: 15000 });
   const browser = await launch(t);
+  const sim = startSim(t, bridge, { scenarios: ['gamma'], trainer: 'sim-m', episodes: 300, rate: 30 });
+  await ref.rec.waitCount(40, { filter: (e) => e.event === 'training_progress', timeoutMs: 15000 });
   const page = await openPage(browser, `${bridge.url}/`);
   await waitState(page, ['connected', 'replaying']);
+  assert.ok(!ref.rec.events.some((e) => e.event === 'training_completed'), 'the run ended before the page connected');
   const runs = await waitRuns(page, (rs) => runOf(rs, 'gamma', 'sim-m')?.state === 'completed', { what: 'gamma to complete in the page' });
   assert.equal((await sim.waitExit(10000)).code, 0);
   const run = runOf(runs, 'gamma', 'sim-m');
