@@ -24,6 +24,10 @@ export const TERMINAL = {
   training_stopped: 'stopped',
   training_error: 'error',
 };
+// training_history's states (proto/EVENTS.md, run history) as the page names
+// them, and the terminal event each implies.
+const HISTORY_STATES = { failed: 'error', superseded: 'abandoned' };
+const TERMINAL_OF_STATE = { completed: 'training_completed', stopped: 'training_stopped', failed: 'training_error' };
 
 function emptyPoints() {
   const p = {};
@@ -235,25 +239,29 @@ export class Store {
     return null;
   }
 
-  // The compact history of one run: {scenario_name, trainer, state,
-  // started, columns, points, latest, terminal}.
+  // The compact history of one run (training_history): {scenario_name,
+  // trainer, state, started, columns, points, latest, terminal}; started,
+  // latest and terminal are payloads or null, points rows of columns.
   onHistory(h, meta, now) {
     if (!h || typeof h.scenario_name !== 'string' || typeof h.trainer !== 'string') return null;
     const base = { scenario_name: h.scenario_name, trainer: h.trainer, replay: true };
     let run = null;
-    if (h.started) run = this.onStarted(h.started, { ...base, ts: meta && meta.ts }, now);
-    else run = this.runFor(h.scenario_name, h.trainer);
+    if (h.started) {
+      const startedAt = Date.parse(h.started.start_time);
+      run = this.onStarted(h.started, { ...base, ts: Number.isNaN(startedAt) ? undefined : startedAt * 1000 }, now);
+    } else {
+      run = this.runFor(h.scenario_name, h.trainer);
+    }
     const cols = Array.isArray(h.columns) ? h.columns : [];
     for (const pt of Array.isArray(h.points) ? h.points : []) {
       const row = {};
       cols.forEach((c, i) => (row[c] = pt[i]));
-      if (typeof row.episode === 'number') this.onProgress(row, { ...base, ts: row.ts }, now);
+      if (typeof row.episode === 'number') this.onProgress(row, base, now);
     }
     if (h.latest) this.onProgress(h.latest, base, now);
-    if (h.terminal && h.terminal.event in TERMINAL) {
-      this.onTerminal(h.terminal.event, h.terminal.payload ?? h.terminal.data ?? h.terminal, base, now);
-    }
-    if (typeof h.state === 'string') run.state = h.state;
+    const terminal = TERMINAL_OF_STATE[h.state];
+    if (h.terminal && terminal) this.onTerminal(terminal, h.terminal, base, now);
+    if (typeof h.state === 'string') run.state = HISTORY_STATES[h.state] || h.state;
     this.touch(run, now);
     return run;
   }

@@ -44,19 +44,32 @@ test('replayed history merges with what the page has: no duplicates, gaps filled
   assert.deepEqual([...s.runs.values()][0].points.episode, [1, 2, 3, 4, 5]);
 });
 
-test('compact training_history becomes a run with its points and terminal state', () => {
+test('compact training_history (proto/EVENTS.md) becomes a run with its points and terminal state', () => {
   const s = new Store();
-  const cols = ['episode', 'avg_reward', 'stability'];
-  s.onEvent('training_history', {
-    scenario_name: 'beta', trainer: 't9', state: 'completed', started: { ...started(), scenario_name: 'beta' },
-    columns: cols, points: [[1, 10, 0.1], [4, 40, 0.4]], latest: progress(5, 50),
-    terminal: { event: 'training_completed', payload: { scenario_name: 'beta', episodes_completed: 5, final_metrics: {} } },
+  const cols = ['episode', 'total_episodes', 'avg_reward', 'stability'];
+  const hist = (trainer, state, terminal) => ({
+    scenario_name: 'beta', trainer, state, started: { ...started(), scenario_name: 'beta' },
+    columns: cols, points: [[1, 5, 10, 0.1], [4, 5, 40, 0.4]], latest: progress(5, 50), terminal,
   });
-  const [run] = s.runs.values();
-  assert.equal(run.scenario, 'beta');
-  assert.equal(run.state, 'completed');
-  assert.deepEqual(run.points.episode, [1, 4, 5]);
-  assert.deepEqual(run.points.avg_reward, [10, 40, 50]);
+  const meta = { scenario_name: 'beta', trainer: 't9', replay: true };
+  s.onEvent('training_history', hist('t9', 'completed', { scenario_name: 'beta', episodes_completed: 5, final_metrics: {} }), meta);
+  s.onEvent('training_history', hist('t8', 'failed', { message: 'boom', details: 'trace' }), { ...meta, trainer: 't8' });
+  s.onEvent('training_history', hist('t7', 'superseded', null), { ...meta, trainer: 't7' });
+  s.onEvent('training_history', hist('t6', 'running', null), { ...meta, trainer: 't6' });
+  const [done, failed, superseded, running] = s.runs.values();
+  assert.equal(done.state, 'completed');
+  assert.deepEqual(done.points.episode, [1, 4, 5]);
+  assert.deepEqual(done.points.avg_reward, [10, 40, 50]);
+  assert.equal(done.terminal.event, 'training_completed');
+  assert.equal(done.startTs, Date.parse('2026-12-04T03:00:00Z') * 1000);
+  assert.equal(failed.state, 'error');
+  assert.deepEqual(failed.terminal, { event: 'training_error', payload: { message: 'boom', details: 'trace' } });
+  assert.equal(superseded.state, 'abandoned');
+  assert.equal(running.state, 'running');
+  assert.equal(running.latest.episode, 5);
+  // live events continue the replayed run, without duplicates
+  s.onEvent('training_progress', progress(6, 60), { scenario_name: 'beta', trainer: 't6', seq: 9, ts: 1 });
+  assert.deepEqual(running.points.episode, [1, 4, 5, 6]);
 });
 
 test('a live episode that goes backwards drops the points at or after it', () => {
