@@ -121,7 +121,7 @@ static void count_dashboard(struct metrics *m, int status)
 static int serve_dashboard(struct server *srv, struct lws *wsi, struct conn *c, const char *path)
 {
     static const char refused[] = "bad path\n", missing[] = "not found\n",
-                      get_only[] = "GET only\n";
+                      get_only[] = "GET only\n", csp[] = WEB_CSP;
     if (http_method(wsi) != HTTP_GET)
         return respond_text(wsi, c, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", get_only,
                             sizeof get_only - 1);
@@ -139,7 +139,7 @@ static int serve_dashboard(struct server *srv, struct lws *wsi, struct conn *c, 
                              "vary:",
                              "Accept-Encoding",
                              "content-security-policy:",
-                             WEB_CSP,
+                             csp,
                              "x-content-type-options:",
                              "nosniff",
                              "referrer-policy:",
