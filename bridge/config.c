@@ -58,7 +58,7 @@ static const struct options_opt options[] = {
      "Close a session that has not sent a Socket.IO CONNECT by then (0: never).", NULL},
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "One of error, warn, info, debug.", NULL},
-    {"web-root", NULL, "DIR", OPTIONS_STRING, "", 0, CFG_PATH_CAP, NULL, FIELD(web_root), 0,
+    {"web-root", NULL, "DIR", OPTIONS_STRING, "", 0, 0, NULL, FIELD(web_root), 0,
      "Serve the dashboard's files from DIR instead of the copies built into\n"
      "the binary (for working on the page; vendor/ falls back to the built-in\n"
      "libraries).",

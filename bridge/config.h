@@ -15,7 +15,6 @@
 #include "log.h"
 
 #define CFG_MAX_ENDPOINTS 16
-#define CFG_PATH_CAP 1024
 
 struct cfg {
     char listen_host[256]; /* --listen HOST:PORT, default 0.0.0.0:8080; IPv6 without [] */
@@ -34,10 +33,10 @@ struct cfg {
     size_t n_cors_origins;
     bool allow_polling; /* --transports, both by default */
     bool allow_websocket;
-    int connect_timeout_ms;      /* --connect-timeout, 45000; 0 = never */
-    enum log_level log_level;    /* --log-level, info */
-    char web_root[CFG_PATH_CAP]; /* --web-root DIR: serve the dashboard from there; "" = embedded */
-    bool no_dashboard;           /* --no-dashboard: GET / and /dashboard/ answer 404 */
+    int connect_timeout_ms;   /* --connect-timeout, 45000; 0 = never */
+    enum log_level log_level; /* --log-level, info */
+    char *web_root;           /* --web-root DIR: serve the dashboard from there; NULL = embedded */
+    bool no_dashboard;        /* --no-dashboard: GET / and /dashboard/ answer 404 */
 };
 
 enum cfg_result {

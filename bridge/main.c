@@ -101,7 +101,7 @@ static int run(const struct cfg *cfg)
     struct sio *sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
     struct server *srv = NULL;
     int rc = 1;
-    if (!cfg->no_dashboard && !(b.web = web_new(cfg->web_root[0] ? cfg->web_root : NULL)))
+    if (!cfg->no_dashboard && !(b.web = web_new(cfg->web_root)))
         goto out;
     srv = server_new(cfg, &m, ingest_protocol());
     if (!srv)

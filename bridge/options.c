@@ -158,16 +158,6 @@ static int set_log_level(struct options_parse *p, const struct options_opt *o, c
     return 0;
 }
 
-static int set_string(struct options_parse *p, const struct options_opt *o, const char *text,
-                      const char *where)
-{
-    size_t len = strlen(text);
-    if (len >= (size_t)o->max)
-        return options_fail(p, "%s: longer than %lld characters", where, o->max - 1);
-    memcpy(field(p->cfg, o->offset), text, len + 1);
-    return 0;
-}
-
 /* A switch's environment variable: 1/0, true/false, yes/no, on/off. */
 static int set_switch(struct options_parse *p, const struct options_opt *o, const char *text,
                       const char *where)
@@ -299,6 +289,15 @@ static int set_transports(struct options_parse *p, const struct options_opt *o, 
     return 0;
 }
 
+/* Any text; "" means unset (NULL). Replaces the previous value. */
+static int set_string(struct options_parse *p, const struct options_opt *o, const char *text)
+{
+    char **value = field(p->cfg, o->offset);
+    free(*value);
+    *value = text[0] ? xstrdup(text) : NULL;
+    return 0;
+}
+
 /* ---- sources */
 
 /* Applies one value. A flag adds to a list (its first use replacing what
@@ -326,7 +325,7 @@ static int apply(struct options_parse *p, const struct options_opt *o, const cha
     case OPTIONS_TRANSPORTS:
         return set_transports(p, o, text, where);
     case OPTIONS_STRING:
-        return set_string(p, o, text, where);
+        return set_string(p, o, text);
     case OPTIONS_SWITCH:
         return set_switch(p, o, text, where);
     default:
@@ -480,8 +479,14 @@ void options_fini(const struct options_spec *spec, void *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < spec->n_opts; i++) {
-        if (is_list(&spec->opts[i]))
-            options_clear_list(cfg, &spec->opts[i]);
+        const struct options_opt *o = &spec->opts[i];
+        if (is_list(o))
+            options_clear_list(cfg, o);
+        if (o->kind == OPTIONS_STRING && !o->set) {
+            char **value = field(cfg, o->offset);
+            free(*value);
+            *value = NULL;
+        }
     }
 }
 

@@ -79,6 +79,10 @@ function setConn(state, detail = '') {
 }
 
 function onSubscribed(ack) {
+  if (!ack || ack.ok === false) {
+    // e.g. a token whose scenarios do not include every one ("*")
+    return showAuth(`subscribing to every scenario: ${(ack && ack.error) || 'no answer'}`);
+  }
   ui.historyRuns = ack && typeof ack.runs === 'number' ? ack.runs : null;
   setConn(socket.recovered ? 'recovered' : 'connected', ui.historyRuns === null ? 'live events only' : `${ui.historyRuns} runs of history`);
 }
@@ -87,7 +91,7 @@ function subscribe() {
   setConn('replaying');
   socket.timeout(SUBSCRIBE_TIMEOUT_MS).emit('subscribe_training', { scenario_name: '*', history: 'compact' }, (err, ack) => {
     if (err) return setConn('connected', 'no answer to subscribe');
-    if (ack && ack.ok === false) {
+    if (ack && ack.ok === false && ack.error !== 'forbidden') {
       // A bridge that knows no history option: subscribe plainly.
       return socket.emit('subscribe_training', { scenario_name: '*' }, (plain) => onSubscribed(plain));
     }
@@ -125,6 +129,7 @@ $('auth').addEventListener('submit', (e) => {
   sessionStorage.setItem(TOKEN_KEY, $('auth-token').value.trim());
   $('auth').hidden = true;
   setConn('connecting');
+  if (socket.connected) socket.disconnect(); // the token goes with a new CONNECT
   socket.connect();
 });
 

@@ -526,7 +526,7 @@ ParameterizedTest(struct bad_new_option *c, config, rejects_bad_new_options)
 Test(config, dashboard_flags_default_to_embedded_and_on)
 {
     cr_assert_eq(parse(NULL, NULL), CFG_OK, "%s", err);
-    cr_assert_str_eq(cfg.web_root, "");
+    cr_assert_null(cfg.web_root);
     cr_assert_not(cfg.no_dashboard);
 }
 
@@ -563,11 +563,4 @@ Test(config, rejects_bad_dashboard_values)
     const char *valued[] = {"--no-dashboard=1", NULL};
     cr_assert_eq(parse(valued, NULL), CFG_EXIT_USAGE);
     cr_assert(strstr(err, "--no-dashboard"), "%s", err);
-    cfg_fini(&cfg);
-    char long_path[CFG_PATH_CAP + 8];
-    memset(long_path, 'a', sizeof long_path - 1);
-    long_path[sizeof long_path - 1] = '\0';
-    const char *too_long[] = {"--web-root", long_path, NULL};
-    cr_assert_eq(parse(too_long, NULL), CFG_EXIT_USAGE);
-    cr_assert(strstr(err, "--web-root"), "%s", err);
 }

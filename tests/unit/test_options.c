@@ -20,7 +20,7 @@ struct demo {
     size_t limit;
     enum log_level log_level;
     int custom;
-    char name[8];
+    char *name;
     bool is_quiet;
 };
 
@@ -46,7 +46,7 @@ static const struct options_opt demo_options[] = {
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "Log level.", NULL},
     {"custom", NULL, "ON", OPTIONS_INT, "off", 0, 1, NULL, FIELD(custom), 0, "Custom.", set_on_off},
-    {"name", NULL, "TEXT", OPTIONS_STRING, "anon", 0, 8, NULL, FIELD(name), 0, "A name.", NULL},
+    {"name", NULL, "TEXT", OPTIONS_STRING, "anon", 0, 0, NULL, FIELD(name), 0, "A name.", NULL},
     {"quiet", NULL, NULL, OPTIONS_SWITCH, NULL, 0, 0, NULL, FIELD(is_quiet), 0, "Say less.", NULL},
     {"help", "-h", NULL, OPTIONS_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit.", NULL},
     {"version", NULL, NULL, OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, "Print the version.", NULL},
@@ -263,19 +263,19 @@ Test(options, help_after_double_dash_is_an_argument)
     cr_assert_str_eq(err, "unexpected argument '--help' (see --help)");
 }
 
-Test(options, string_kind_fills_a_buffer_within_its_capacity)
+Test(options, string_kind_is_owned_text_or_null)
 {
     cr_assert_eq(parse(NULL, NULL), OPTIONS_OK, "%s", err);
     cr_assert_str_eq(demo.name, "anon");
-    const char *args[] = {"--name", "1234567", NULL};
+    const char *args[] = {"--name", "a longer name than any buffer", NULL};
     cr_assert_eq(parse(args, NULL), OPTIONS_OK, "%s", err);
-    cr_assert_str_eq(demo.name, "1234567");
+    cr_assert_str_eq(demo.name, "a longer name than any buffer");
     const char *env[] = {"DEMO_NAME=envy", NULL};
     cr_assert_eq(parse(NULL, env), OPTIONS_OK, "%s", err);
     cr_assert_str_eq(demo.name, "envy");
-    const char *too_long[] = {"--name", "12345678", NULL};
-    cr_assert_eq(parse(too_long, NULL), OPTIONS_EXIT_USAGE);
-    cr_assert_str_eq(err, "--name: longer than 7 characters");
+    const char *empty[] = {"--name", "", NULL};
+    cr_assert_eq(parse(empty, env), OPTIONS_OK, "%s", err);
+    cr_assert_null(demo.name);
 }
 
 Test(options, switch_kind_from_flag_and_environment)
