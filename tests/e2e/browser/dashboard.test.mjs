@@ -5,8 +5,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startBridge, startSim, connectClient, httpGet, waitUntil } from '../node/harness.mjs';
+import { startBridge, startSim, connectClient, httpGet, waitUntil, binary } from '../node/harness.mjs';
 import {
   BUILD_DIR, launch, openPage, assertClean, hook, points, waitState, waitRuns,
   referenceColumns, pngFigures, startFrameMeter, percentile,
@@ -16,6 +18,9 @@ const COLUMNS = ['episode', 'ts', 'elapsed_time', 'avg_reward', 'stability', 'go
 const HISTORY_COLUMNS = COLUMNS.filter((c) => c !== 'ts');
 // While a bridge is down, Chromium logs the refused connections itself.
 const BRIDGE_DOWN = /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|Failed to load resource/;
+// A refused CONNECT makes the client close its engine, cutting the
+// WebSocket upgrade probe short; Chromium logs that.
+const PROBE_CUT = /WebSocket connection to .* failed: WebSocket is closed before the connection is established/;
 
 // A socket.io-client in every room, without history: what was published.
 async function reference(t, bridge) {
@@ -231,6 +236,62 @@ test('a token in the URL fragment goes to session storage and into the CONNECT a
   }));
   assert.deepEqual(seen, { stored: 's3cret/x', hash: '', auth: { token: 's3cret/x' } });
   assertClean(page);
+});
+
+// An HS256 JSON Web Token, signed here with node:crypto.
+function jwt(claims, key) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${body}.${crypto.createHmac('sha256', key).update(body).digest('base64url')}`;
+}
+
+async function waitReason(page, re) {
+  return waitUntil(async () => {
+    const st = await page.evaluate(() => window.__trainbridge.state);
+    return st.connection === 'refused' && re.test(await page.locator('#auth-reason').textContent()) && st;
+  }, { timeoutMs: 15000, what: `the page to show a refusal matching ${re}` });
+}
+
+// Needs a bridge with token auth (the security issue); a bridge without it
+// has nothing to refuse, and the test says so.
+test('tokens: a missing or bad token shows the reason and a form; a good one from the form or the URL fragment connects', async (t) => {
+  const help = execFileSync(binary('trainbridge'), ['--help'], { encoding: 'utf8' });
+  if (!help.includes('--auth-jwt-secret')) {
+    t.skip('this bridge has no token auth (--auth-jwt-secret)');
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-dash-auth-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const key = crypto.randomBytes(32).toString('base64url');
+  fs.writeFileSync(path.join(dir, 'jwt.secret'), key);
+  const bridge = await startBridge(t, ['--auth-jwt-secret', path.join(dir, 'jwt.secret')]);
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const good = jwt({ scenarios: ['*'], exp }, key);
+  const browser = await launch(t);
+
+  const page = await openPage(browser, `${bridge.url}/`);
+  await waitReason(page, /missing/);
+  assert.ok(await page.locator('#auth').isVisible(), 'no token form');
+  await page.fill('#auth-token', jwt({ scenarios: ['*'], exp }, 'another key of at least thirty-two bytes'));
+  await page.click('#auth button');
+  await waitReason(page, /signature/);
+  await page.fill('#auth-token', good);
+  await page.click('#auth button');
+  await waitState(page, 'connected');
+  assert.ok(await page.locator('#auth').isHidden(), 'the form stayed');
+  await startSim(t, bridge, { scenarios: ['omega'], trainer: 'authed', episodes: 5, rate: 0 }).waitExit(10000);
+  await waitRuns(page, (rs) => runOf(rs, 'omega', 'authed')?.state === 'completed', { what: 'a run through an authenticated page' });
+  page.problems.console = page.problems.console.filter((m) => !PROBE_CUT.test(m));
+  assertClean(page);
+
+  const fromUrl = await openPage(browser, `${bridge.url}/#token=${good}`);
+  await waitState(fromUrl, 'connected');
+  assert.equal(await fromUrl.evaluate(() => location.hash), '');
+  assertClean(fromUrl);
+
+  const narrow = await openPage(browser, `${bridge.url}/#token=${jwt({ scenarios: ['alpha'], exp }, key)}`);
+  await waitReason(narrow, /forbidden/);
+  assertClean(narrow);
 });
 
 test('1000 events/s for 20 s: the page keeps drawing and its data is complete', async (t) => {
