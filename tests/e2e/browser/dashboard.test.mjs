@@ -18,9 +18,9 @@ const COLUMNS = ['episode', 'ts', 'elapsed_time', 'avg_reward', 'stability', 'go
 const HISTORY_COLUMNS = COLUMNS.filter((c) => c !== 'ts');
 // While a bridge is down, Chromium logs the refused connections itself.
 const BRIDGE_DOWN = /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|Failed to load resource/;
-// A refused CONNECT makes the client close its engine, cutting the
-// WebSocket upgrade probe short; Chromium logs that.
-const PROBE_CUT = /WebSocket connection to .* failed: WebSocket is closed before the connection is established/;
+// A refused CONNECT ends the session while the client may still have a
+// WebSocket upgrade probe or a poll in flight; Chromium logs those.
+const REFUSED_SESSION = /WebSocket connection to .* failed: WebSocket is closed before the connection is established|Failed to load resource: the server responded with a status of 400/;
 
 // A socket.io-client in every room, without history: what was published.
 async function reference(t, bridge) {
@@ -281,7 +281,7 @@ test('tokens: a missing or bad token shows the reason and a form; a good one fro
   assert.ok(await page.locator('#auth').isHidden(), 'the form stayed');
   await startSim(t, bridge, { scenarios: ['omega'], trainer: 'authed', episodes: 5, rate: 0 }).waitExit(10000);
   await waitRuns(page, (rs) => runOf(rs, 'omega', 'authed')?.state === 'completed', { what: 'a run through an authenticated page' });
-  page.problems.console = page.problems.console.filter((m) => !PROBE_CUT.test(m));
+  page.problems.console = page.problems.console.filter((m) => !REFUSED_SESSION.test(m));
   assertClean(page);
 
   const fromUrl = await openPage(browser, `${bridge.url}/#token=${good}`);
