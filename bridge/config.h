@@ -41,6 +41,8 @@ struct cfg {
     size_t conflate_after;      /* --conflate-after, 65536; 0 = never conflate */
     enum log_level log_level;   /* --log-level, info */
     enum log_format log_format; /* --log-format, text */
+    char *web_root;           /* --web-root DIR: serve the dashboard from there; NULL = embedded */
+    bool no_dashboard;        /* --no-dashboard: GET / and /dashboard/ answer 404 */
 };
 
 enum cfg_result {

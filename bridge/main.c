@@ -20,6 +20,7 @@
 #include "runs.h"
 #include "server.h"
 #include "sio.h"
+#include "web.h"
 
 #define DRAIN_DEADLINE_MS 700
 #define HOUSEKEEPING_US LWS_US_PER_SEC
@@ -75,6 +76,7 @@ struct bridge {
     struct sio *sio;
     struct eio_server *eio;
     struct ingest *ingest;
+    struct web *web; /* the dashboard, or NULL (--no-dashboard) */
     struct lws_context *ctx;
     lws_sorted_usec_list_t sul_housekeeping;
 };
@@ -142,6 +144,13 @@ static void print_ready_line(const struct cfg *cfg, const struct server *srv,
     printf("trainbridge listening on %s:%d zmq %s\n", cfg->listen_host, server_port(srv),
            endpoints);
     fflush(stdout);
+    if (!cfg->no_dashboard) {
+        bool is_any =
+            strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "::") == 0;
+        bool is_v6 = strchr(cfg->listen_host, ':') != NULL && !is_any;
+        log_info("main", "dashboard: http://%s%s%s:%d/", is_v6 ? "[" : "",
+                 is_any ? "127.0.0.1" : cfg->listen_host, is_v6 ? "]" : "", server_port(srv));
+    }
 }
 
 static int run(const struct cfg *cfg)
@@ -151,10 +160,14 @@ static int run(const struct cfg *cfg)
     struct bridge b = {.rooms = rooms_new(), .runs = runs_from_cfg(cfg)};
     b.sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
     sio_set_runs(b.sio, b.runs);
-    struct server *srv = server_new(cfg, &m, ingest_protocol());
+    struct server *srv = NULL;
     int rc = 1;
+    if (!cfg->no_dashboard && !(b.web = web_new(cfg->web_root)))
+        goto out;
+    srv = server_new(cfg, &m, ingest_protocol());
     if (!srv)
         goto out;
+    server_serve_dashboard(srv, b.web);
     struct eio_server_opts opts = eio_opts(cfg);
     struct eio_handler handler = sio_eio_handler(b.sio);
     b.ctx = server_lws_context(srv);
@@ -178,6 +191,7 @@ out:
     sio_destroy(&b.sio);
     runs_destroy(&b.runs);
     rooms_destroy(&b.rooms);
+    web_destroy(&b.web);
     return rc;
 }
 
