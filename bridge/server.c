@@ -333,7 +333,6 @@ void server_destroy(struct server **srv_p)
     if (!srv_p || !*srv_p)
         return;
     struct server *srv = *srv_p;
-    lws_context_destroy(srv->lws);
     close_loop(srv);
     free(srv->ws_scratch);
     free(srv);
@@ -403,13 +402,18 @@ static void close_own_handle(uv_handle_t *handle)
         uv_close(handle, NULL);
 }
 
-/* After lws_context_destroy: closes our signal watchers, runs the loop
- * until lws's own handles have finished closing too, and frees the loop. */
+/* Tears lws off our loop and frees both. With a foreign loop, lws 4.1.6's
+ * lws_context_destroy only starts closing its uv handles; once the loop has
+ * run their close callbacks, a second call finishes freeing the context.
+ * Our own handles close alongside. */
 static void close_loop(struct server *srv)
 {
+    lws_context_destroy(srv->lws);
     close_own_handle((uv_handle_t *)&srv->sig_int);
     close_own_handle((uv_handle_t *)&srv->sig_term);
     close_own_handle((uv_handle_t *)&srv->drain_timer);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    lws_context_destroy(srv->lws);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&srv->loop);
     if (rc < 0)
