@@ -33,12 +33,15 @@ struct cfg {
     size_t n_cors_origins;
     bool allow_polling; /* --transports, both by default */
     bool allow_websocket;
-    int connect_timeout_ms;   /* --connect-timeout, 45000; 0 = never */
-    size_t history_points;    /* --history-points, 500: stored progress events per run */
-    size_t history_runs;      /* --history-runs, 10: finished runs kept per scenario */
-    int history_ttl_s;        /* --history-ttl, 86400: how long a finished run is kept */
-    size_t history_bytes;     /* --history-bytes, 256 MiB: all history together */
-    size_t conflate_after;    /* --conflate-after, 65536; 0 = never conflate */
+    int connect_timeout_ms;     /* --connect-timeout, 45000; 0 = never */
+    size_t history_points;      /* --history-points, 500: stored progress events per run */
+    size_t history_runs;        /* --history-runs, 10: finished runs kept per scenario */
+    int history_ttl_s;          /* --history-ttl, 86400: how long a finished run is kept */
+    size_t history_bytes;       /* --history-bytes, 256 MiB: all history together */
+    size_t conflate_after;      /* --conflate-after, 65536; 0 = never conflate */
+    int stall_after_ms;         /* --stall-after, 60000: silence that stalls a run
+                                   whose trainer announced no heartbeat interval */
+    int abandon_after_ms;       /* --abandon-after, 3600000: stalled this long, abandoned */
     enum log_level log_level;   /* --log-level, info */
     enum log_format log_format; /* --log-format, text */
 };

@@ -1,8 +1,9 @@
 /* main: trainbridge's entry point. Parses the configuration, wires the
  * modules together (metrics, rooms, run history, Socket.IO layer, lws
  * server, Engine.IO sessions, ZeroMQ ingest), prints the ready line, runs
- * the loop (with a once-a-second tick that expires old runs), and on
- * SIGINT/SIGTERM closes every client and tears down in reverse order. */
+ * the loop (with a once-a-second tick that stalls silent runs and expires
+ * old runs), and on SIGINT/SIGTERM closes every client and tears down in
+ * reverse order. */
 #include <czmq.h>
 #include <errno.h>
 #include <libwebsockets.h>
@@ -102,11 +103,32 @@ static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
     sio_broadcast(b->sio, ev->scenario, pkt);
 }
 
-/* Once a second: finished runs past their TTL go. */
+/* A run stalled or resumed: its room gets the store's packet, shared like
+ * any live event (never conflated: it is not progress). */
+static void on_liveness(const struct run_view *run, struct packet *pkt, void *arg)
+{
+    struct bridge *b = arg;
+    pkt->run_id = run->id;
+    pkt->is_progress = false;
+    pkt->born_us = (int64_t)lws_now_usecs();
+    sio_broadcast(b->sio, run->scenario, pkt);
+}
+
+/* A trainer's heartbeat keeps its run live (or resumes it). */
+static enum heartbeat_reason on_heartbeat(const struct te_event *hb, void *arg)
+{
+    struct bridge *b = arg;
+    return runs_heartbeat(b->runs, hb, (int64_t)lws_now_usecs());
+}
+
+/* Once a second: silent runs stall or are abandoned, finished runs past
+ * their TTL go. */
 static void on_housekeeping(lws_sorted_usec_list_t *sul)
 {
     struct bridge *b = lws_container_of(sul, struct bridge, sul_housekeeping);
-    runs_expire(b->runs, (int64_t)lws_now_usecs());
+    int64_t now_us = (int64_t)lws_now_usecs();
+    runs_watch(b->runs, now_us);
+    runs_expire(b->runs, now_us);
     lws_sul_schedule(b->ctx, 0, sul, on_housekeeping, HOUSEKEEPING_US);
 }
 
@@ -115,7 +137,9 @@ static struct runs *runs_from_cfg(const struct cfg *cfg)
     struct runs_limits lim = {.max_points = cfg->history_points,
                               .max_finished_per_scenario = cfg->history_runs,
                               .ttl_us = (int64_t)cfg->history_ttl_s * LWS_US_PER_SEC,
-                              .max_bytes = cfg->history_bytes};
+                              .max_bytes = cfg->history_bytes,
+                              .stall_after_us = (int64_t)cfg->stall_after_ms * 1000,
+                              .abandon_after_us = (int64_t)cfg->abandon_after_ms * 1000};
     return runs_new_memory(&lim);
 }
 
@@ -151,6 +175,7 @@ static int run(const struct cfg *cfg)
     struct bridge b = {.rooms = rooms_new(), .runs = runs_from_cfg(cfg)};
     b.sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
     sio_set_runs(b.sio, b.runs);
+    runs_set_notify(b.runs, on_liveness, &b);
     struct server *srv = server_new(cfg, &m, ingest_protocol());
     int rc = 1;
     if (!srv)
@@ -163,6 +188,8 @@ static int run(const struct cfg *cfg)
     server_on_metrics(srv, refresh_gauges, &b);
     lws_sul_schedule(b.ctx, 0, &b.sul_housekeeping, on_housekeeping, HOUSEKEEPING_US);
     b.ingest = ingest_new(cfg, &m, on_event, &b);
+    if (b.ingest)
+        ingest_set_heartbeat_fn(b.ingest, on_heartbeat, &b);
     if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
     print_ready_line(cfg, srv, b.ingest);

@@ -56,13 +56,8 @@ struct metrics_lag {
     double age_max_s;
 };
 
-/* Why a valid heartbeat changed nothing (the run store's verdict). */
-enum heartbeat_reason {
-    HEARTBEAT_TAKEN,            /* it refreshed a running or stalled run */
-    HEARTBEAT_UNKNOWN_SCENARIO, /* no run of that scenario at all */
-    HEARTBEAT_NO_RUN,           /* the scenario has runs, none active from that trainer */
-    HEARTBEAT_REASON_COUNT
-};
+/* enum heartbeat_reason (why a valid heartbeat changed nothing) is the run
+ * store's verdict: runs.h. */
 
 struct metrics {
     uint64_t counters[METRIC_COUNT];
