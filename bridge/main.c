@@ -1,8 +1,8 @@
 /* main: trainbridge's entry point. Parses the configuration, wires the
  * modules together (metrics, rooms, run history, Socket.IO layer, lws
  * server, Engine.IO sessions, ZeroMQ ingest), prints the ready line, runs
- * the loop (with a once-a-second tick that stalls silent runs and expires
- * old runs), and on SIGINT/SIGTERM closes every client and tears down in
+ * the loop (with a quarter-second tick that stalls silent runs and
+ * expires old runs), and on SIGINT/SIGTERM closes every client and tears down in
  * reverse order. */
 #include <czmq.h>
 #include <errno.h>
@@ -23,7 +23,7 @@
 #include "sio.h"
 
 #define DRAIN_DEADLINE_MS 700
-#define HOUSEKEEPING_US LWS_US_PER_SEC
+#define HOUSEKEEPING_US (LWS_US_PER_SEC / 4) /* stall detection's resolution */
 
 extern char **environ;
 
@@ -121,8 +121,8 @@ static enum heartbeat_reason on_heartbeat(const struct te_event *hb, void *arg)
     return runs_heartbeat(b->runs, hb, (int64_t)lws_now_usecs());
 }
 
-/* Once a second: silent runs stall or are abandoned, finished runs past
- * their TTL go. */
+/* Four times a second: silent runs stall or are abandoned, finished runs
+ * past their TTL go. */
 static void on_housekeeping(lws_sorted_usec_list_t *sul)
 {
     struct bridge *b = lws_container_of(sul, struct bridge, sul_housekeeping);
