@@ -370,10 +370,9 @@ static uint64_t mem_record(void *impl, const struct te_event *ev, struct packet 
     struct run *run = run_for(m, ev, now_us);
     uint64_t id = run->v.id;
     run->v.n_events++;
+    heard(m, run, ev->seq, now_us); /* a resume is told before this event */
     if (ev->type == TE_TRAINING_PROGRESS)
         run->v.episode = ev->data.progress.episode;
-    run->last_seq = ev->seq;
-    heard(m, run, ev->seq, now_us); /* a resume is told before this event */
     packet_unref(&run->summary);
     if (ev->type == TE_TRAINING_STARTED) {
         codec_event_fini(&run->started);

@@ -534,7 +534,10 @@ Test(runs, an_event_resumes_a_stalled_run_before_it_is_recorded)
     runs_watch(store, 60 * SEC);
     cr_assert_eq(record(TE_TRAINING_PROGRESS, "a", "t1", 2, 3, 61 * SEC), id, "the same run");
     cr_assert_eq(ns.n, 2);
-    cr_assert(strstr(ns.text[1], "\"training_resumed\"") != NULL);
+    cr_assert(strstr(ns.text[1], "\"training_resumed\",{\"scenario_name\":\"a\",\"episode\":0}") !=
+                  NULL,
+              "the episode it had reached: %s", ns.text[1]);
+    cr_assert_eq(curve_latest(visit("a").v[0].curve)->p.episode, 3);
     cr_assert_eq(state_of("a"), RUN_RUNNING);
     cr_assert_eq(record(TE_TRAINING_COMPLETED, "a", "t1", 3, 0, 62 * SEC), id);
     cr_assert_eq(state_of("a"), RUN_COMPLETED);
