@@ -108,6 +108,8 @@ static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
 static void on_liveness(const struct run_view *run, struct packet *pkt, void *arg)
 {
     struct bridge *b = arg;
+    log_info("runs", "run %s scenario=%s trainer=%s",
+             run->state == RUN_STALLED ? "stalled" : "resumed", run->scenario, run->trainer);
     pkt->run_id = run->id;
     pkt->is_progress = false;
     pkt->born_us = (int64_t)lws_now_usecs();
