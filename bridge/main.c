@@ -80,6 +80,18 @@ struct bridge {
     lws_sorted_usec_list_t sul_housekeeping;
 };
 
+struct silence_scan {
+    struct metrics *m;
+    int64_t now_us;
+};
+
+static void observe_silence(const struct run_view *run, void *arg)
+{
+    const struct silence_scan *scan = arg;
+    if (run->state == RUN_RUNNING || run->state == RUN_STALLED)
+        metrics_silence_observe(scan->m, (double)(scan->now_us - run->heard_us) / 1e6);
+}
+
 static void refresh_gauges(struct metrics *m, void *arg)
 {
     const struct bridge *b = arg;
@@ -88,6 +100,9 @@ static void refresh_gauges(struct metrics *m, void *arg)
     metrics_set(m, GAUGE_ROOMS, (int64_t)rooms_n_rooms(b->rooms));
     metrics_set(m, GAUGE_TRAINERS, (int64_t)ingest_n_trainers(b->ingest));
     runs_stats(b->runs, &m->runs);
+    struct silence_scan scan = {.m = m, .now_us = (int64_t)lws_now_usecs()};
+    metrics_silence_reset(m);
+    runs_each(b->runs, "*", observe_silence, &scan);
     eio_server_observe_lag(b->eio, (int64_t)lws_now_usecs());
 }
 

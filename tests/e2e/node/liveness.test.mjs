@@ -14,7 +14,7 @@ function eventsNamed(sock, name) {
   return sock.rec.events.filter((e) => e.event === name);
 }
 
-async function waitFor(sock, name, n, timeoutMs, bridge) {
+async function waitFor(sock, name, n, timeoutMs) {
   await sock.rec.waitCount(n, { timeoutMs, what: `${n} ${name}`, filter: (e) => e.event === name });
   return eventsNamed(sock, name);
 }
@@ -34,11 +34,11 @@ test('a trainer killed with SIGKILL: training_stalled within 3 heartbeat interva
     rate: 20,
     extra: ['--heartbeat-interval-ms', String(HEARTBEAT_MS)],
   });
-  await waitFor(sock, 'training_progress', 5, 15000, bridge);
+  await waitFor(sock, 'training_progress', 5, 15000);
   sim.signal('SIGKILL');
   const killedAt = Date.now();
   await sim.waitExit(5000);
-  const [stalled] = await waitFor(sock, 'training_stalled', 1, 5000, bridge);
+  const [stalled] = await waitFor(sock, 'training_stalled', 1, 5000);
   const latencyMs = stalled.at - killedAt;
   t.diagnostic(`stall detection latency: ${latencyMs} ms (heartbeat ${HEARTBEAT_MS} ms)`);
   assert.ok(latencyMs <= 3 * HEARTBEAT_MS + 1000, `training_stalled came ${latencyMs} ms after SIGKILL`);
@@ -56,6 +56,9 @@ test('a trainer killed with SIGKILL: training_stalled within 3 heartbeat interva
   assert.ok(Math.abs(stalled.meta.ts / 1000 - Date.now()) < 10000, `ts ${stalled.meta.ts} is wall-clock µs`);
   assert.equal(eventsNamed(sock, 'training_stalled').length, 1, 'sent once');
   assert.equal((await runsByState(bridge)).get('stalled'), 1);
+  const m = await bridge.metrics();
+  assert.equal(m.get('trainbridge_run_silence_seconds_count'), 1, 'the stalled run is still active');
+  assert.ok(m.get('trainbridge_run_silence_seconds_sum') >= 0.9, `silence ${m.get('trainbridge_run_silence_seconds_sum')} s`);
 
   const late = await connectClient(t, bridge);
   const ack = await subscribe(late, 'lv-kill');
@@ -86,13 +89,13 @@ test('SIGSTOP then SIGCONT: training_stalled, then training_resumed, and the run
     rate: 20,
     extra: ['--heartbeat-interval-ms', String(HEARTBEAT_MS)],
   });
-  await waitFor(sock, 'training_progress', 5, 15000, bridge);
+  await waitFor(sock, 'training_progress', 5, 15000);
   sim.signal('SIGSTOP');
-  const [stalled] = await waitFor(sock, 'training_stalled', 1, 5000, bridge);
+  const [stalled] = await waitFor(sock, 'training_stalled', 1, 5000);
   assert.equal((await runsByState(bridge)).get('stalled'), 1);
   sim.signal('SIGCONT');
-  const [resumed] = await waitFor(sock, 'training_resumed', 1, 5000, bridge);
-  await waitFor(sock, 'training_completed', 1, 15000, bridge);
+  const [resumed] = await waitFor(sock, 'training_resumed', 1, 5000);
+  await waitFor(sock, 'training_completed', 1, 15000);
   const st = await sim.waitExit(10000);
   assert.equal(st.code, 0);
 
@@ -129,7 +132,7 @@ test('a publisher without heartbeats is stalled after --stall-after, and resumed
     rate: 0.5, // 2 s per episode, no heartbeat in between
     extra: ['--heartbeat-interval-ms', '0'],
   });
-  await waitFor(sock, 'training_completed', 1, 20000, bridge);
+  await waitFor(sock, 'training_completed', 1, 20000);
   assert.equal((await sim.waitExit(5000)).code, 0);
   const events = sock.rec.events;
   const stalls = events.filter((e) => e.event === 'training_stalled');
@@ -157,7 +160,7 @@ test('a trainer with episodes longer than the threshold that sends heartbeats is
     rate: 0.5, // 2 s episodes: longer than 3 x 300 ms and than --stall-after
     extra: ['--heartbeat-interval-ms', String(HEARTBEAT_MS)],
   });
-  await waitFor(sock, 'training_completed', 1, 20000, bridge);
+  await waitFor(sock, 'training_completed', 1, 20000);
   assert.equal((await sim.waitExit(5000)).code, 0);
   const progress = eventsNamed(sock, 'training_progress');
   assert.equal(progress.length, 3);
@@ -179,9 +182,9 @@ test('a stalled run silent for --abandon-after is abandoned and kept in history'
     rate: 20,
     extra: ['--heartbeat-interval-ms', String(HEARTBEAT_MS)],
   });
-  await waitFor(sock, 'training_progress', 2, 15000, bridge);
+  await waitFor(sock, 'training_progress', 2, 15000);
   await sim.kill();
-  await waitFor(sock, 'training_stalled', 1, 5000, bridge);
+  await waitFor(sock, 'training_stalled', 1, 5000);
   await waitUntil(async () => (await runsByState(bridge)).get('abandoned') === 1, {
     timeoutMs: 5000,
     what: 'trainbridge_runs{state="abandoned"} 1',
