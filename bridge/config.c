@@ -95,6 +95,13 @@ static const struct options_opt options[] = {
      "text (\"level module: message key=value\") or json (one object per line:\n"
      "ts, level, module, message, and each trailing key=value as a field).",
      set_log_format},
+    {"web-root", NULL, "DIR", OPTIONS_STRING, "", 0, 0, NULL, FIELD(web_root), 0,
+     "Serve the dashboard's files from DIR instead of the copies built into\n"
+     "the binary (for working on the page; vendor/ falls back to the built-in\n"
+     "libraries).",
+     NULL},
+    {"no-dashboard", NULL, NULL, OPTIONS_SWITCH, NULL, 0, 0, NULL, FIELD(no_dashboard), 0,
+     "Do not serve the dashboard page (GET / and /dashboard/ answer 404).", NULL},
     {"help", "-h", NULL, OPTIONS_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit.", NULL},
     {"version", NULL, NULL, OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, "Print the version and exit.",
      NULL},

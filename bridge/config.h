@@ -44,6 +44,8 @@ struct cfg {
     int abandon_after_ms;       /* --abandon-after, 3600000: stalled this long, abandoned */
     enum log_level log_level;   /* --log-level, info */
     enum log_format log_format; /* --log-format, text */
+    char *web_root;    /* --web-root DIR: serve the dashboard from there; NULL = embedded */
+    bool no_dashboard; /* --no-dashboard: GET / and /dashboard/ answer 404 */
 };
 
 enum cfg_result {

@@ -2,8 +2,8 @@
  * modules together (metrics, rooms, run history, Socket.IO layer, lws
  * server, Engine.IO sessions, ZeroMQ ingest), prints the ready line, runs
  * the loop (with a quarter-second tick that stalls silent runs and
- * expires old runs), and on SIGINT/SIGTERM closes every client and tears down in
- * reverse order. */
+ * expires old runs), and on SIGINT/SIGTERM closes every client and tears
+ * down in reverse order. */
 #include <czmq.h>
 #include <errno.h>
 #include <libwebsockets.h>
@@ -21,30 +21,13 @@
 #include "runs.h"
 #include "server.h"
 #include "sio.h"
+#include "stop_signal.h"
+#include "web.h"
 
 #define DRAIN_DEADLINE_MS 700
 #define HOUSEKEEPING_US (LWS_US_PER_SEC / 4) /* stall detection's resolution */
 
 extern char **environ;
-
-static volatile sig_atomic_t stop_requested; /* the process's only mutable global */
-
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal; /* until server_run watches them on its loop */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 /* Raises the soft descriptor limit to the hard one: every client is a
  * descriptor, so this is the bridge's ceiling of connections (lws stops
@@ -76,6 +59,7 @@ struct bridge {
     struct sio *sio;
     struct eio_server *eio;
     struct ingest *ingest;
+    struct web *web; /* the dashboard, or NULL (--no-dashboard) */
     struct lws_context *ctx;
     lws_sorted_usec_list_t sul_housekeeping;
 };
@@ -183,6 +167,13 @@ static void print_ready_line(const struct cfg *cfg, const struct server *srv,
     printf("trainbridge listening on %s:%d zmq %s\n", cfg->listen_host, server_port(srv),
            endpoints);
     fflush(stdout);
+    if (!cfg->no_dashboard) {
+        bool is_any =
+            strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "::") == 0;
+        bool is_v6 = strchr(cfg->listen_host, ':') != NULL && !is_any;
+        log_info("main", "dashboard: http://%s%s%s:%d/", is_v6 ? "[" : "",
+                 is_any ? "127.0.0.1" : cfg->listen_host, is_v6 ? "]" : "", server_port(srv));
+    }
 }
 
 static int run(const struct cfg *cfg)
@@ -193,10 +184,14 @@ static int run(const struct cfg *cfg)
     b.sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
     sio_set_runs(b.sio, b.runs);
     runs_set_notify(b.runs, on_liveness, &b);
-    struct server *srv = server_new(cfg, &m, ingest_protocol());
+    struct server *srv = NULL;
     int rc = 1;
+    if (!cfg->no_dashboard && !(b.web = web_new(cfg->web_root)))
+        goto out;
+    srv = server_new(cfg, &m, ingest_protocol());
     if (!srv)
         goto out;
+    server_serve_dashboard(srv, b.web);
     struct eio_server_opts opts = eio_opts(cfg);
     struct eio_handler handler = sio_eio_handler(b.sio);
     b.ctx = server_lws_context(srv);
@@ -210,7 +205,7 @@ static int run(const struct cfg *cfg)
     if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
     print_ready_line(cfg, srv, b.ingest);
-    rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
+    rc = server_run(srv, stop_signal_flag()) < 0 ? 1 : 0;
     log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(b.eio));
     server_drain(srv, DRAIN_DEADLINE_MS);
 out:
@@ -222,6 +217,7 @@ out:
     sio_destroy(&b.sio);
     runs_destroy(&b.runs);
     rooms_destroy(&b.rooms);
+    web_destroy(&b.web);
     return rc;
 }
 
@@ -240,7 +236,8 @@ int main(int argc, char **argv)
     log_set_level(cfg.log_level);
     log_set_format(cfg.log_format);
     log_attach_lws();
-    install_signals();
+    if (stop_signal_install(true) < 0)
+        log_warn("main", "cannot install the signal handlers: %s", strerror(errno));
     raise_descriptor_limit();
     int rc = run(&cfg);
     cfg_fini(&cfg);

@@ -46,6 +46,14 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
                                    "run in a lagging client's queue."},
     [METRIC_HEARTBEATS] = {"trainbridge_heartbeats_total",
                            "Valid trainer heartbeats received (never forwarded to clients)."},
+    [METRIC_WEB_RESPONSES] = {"trainbridge_dashboard_responses_total",
+                              "Dashboard files served (200)."},
+    [METRIC_WEB_NOT_MODIFIED] = {"trainbridge_dashboard_not_modified_total",
+                                 "Dashboard files revalidated by ETag (304)."},
+    [METRIC_WEB_NOT_FOUND] = {"trainbridge_dashboard_not_found_total",
+                              "Dashboard paths with no file (404)."},
+    [METRIC_WEB_REFUSED] = {"trainbridge_dashboard_refused_total",
+                            "Dashboard paths refused: not plain names (400)."},
 };
 
 static const char *const heartbeat_reason_names[HEARTBEAT_REASON_COUNT] = {

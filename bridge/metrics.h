@@ -30,6 +30,10 @@ enum metric_id {
     METRIC_REPLAYED_EVENTS,        /* history packets queued to late joiners */
     METRIC_PROGRESS_CONFLATED,     /* progress replaced in a laggard's queue */
     METRIC_HEARTBEATS,             /* valid trainer heartbeats (never forwarded) */
+    METRIC_WEB_RESPONSES,          /* dashboard files served (200) */
+    METRIC_WEB_NOT_MODIFIED,       /* dashboard files revalidated (304) */
+    METRIC_WEB_NOT_FOUND,          /* dashboard paths with no file (404) */
+    METRIC_WEB_REFUSED,            /* dashboard paths refused: not plain names (400) */
     METRIC_COUNT
 };
 

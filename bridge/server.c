@@ -14,6 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "web.h"
 #include "xalloc.h"
 
 #define PROTOCOL_MAIN "trainbridge"
@@ -41,6 +42,7 @@ struct server {
     size_t n_mounts;
     server_metrics_fn *on_metrics;
     void *on_metrics_arg;
+    const struct web *web; /* the dashboard, or NULL */
     bool is_draining;
     unsigned char *ws_scratch; /* eio_ws: several frames, one write */
     struct lws_protocols protocols[3];
@@ -107,6 +109,58 @@ static int serve_metrics(struct server *srv, struct lws *wsi, struct conn *c)
     return rc;
 }
 
+static void count_dashboard(struct metrics *m, int status)
+{
+    if (!m)
+        return;
+    metrics_inc(m, status == 200   ? METRIC_WEB_RESPONSES
+                   : status == 304 ? METRIC_WEB_NOT_MODIFIED
+                   : status == 400 ? METRIC_WEB_REFUSED
+                                   : METRIC_WEB_NOT_FOUND);
+}
+
+/* GET / and /dashboard/...: the page (web.c) with its caching, encoding and
+ * security headers. */
+static int serve_dashboard(struct server *srv, struct lws *wsi, struct conn *c, const char *path)
+{
+    static const char refused[] = "bad path\n", missing[] = "not found\n",
+                      get_only[] = "GET only\n", csp[] = WEB_CSP;
+    if (http_method(wsi) != HTTP_GET)
+        return respond_text(wsi, c, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", get_only,
+                            sizeof get_only - 1);
+    char accept[256], etag[256];
+    struct web_response res;
+    int status = web_lookup(srv->web, path, http_accept_encoding(wsi, accept, sizeof accept),
+                            http_if_none_match(wsi, etag, sizeof etag), &res);
+    count_dashboard(srv->m, status);
+    if (status == 400)
+        return respond_text(wsi, c, status, "text/plain", refused, sizeof refused - 1);
+    if (status == 404)
+        return respond_text(wsi, c, status, "text/plain", missing, sizeof missing - 1);
+    const char *headers[] = {"etag:",
+                             res.etag,
+                             "vary:",
+                             "Accept-Encoding",
+                             "content-security-policy:",
+                             csp,
+                             "x-content-type-options:",
+                             "nosniff",
+                             "referrer-policy:",
+                             "no-referrer",
+                             res.content_encoding ? "content-encoding:" : NULL,
+                             res.content_encoding,
+                             NULL};
+    struct http_response r = {.status = status,
+                              .content_type = res.content_type,
+                              .body = (const char *)res.body,
+                              .len = res.len,
+                              .cache_control = WEB_CACHE_CONTROL,
+                              .extra_headers = headers};
+    int rc = http_respond(wsi, &c->out, &r);
+    web_response_fini(&res);
+    return rc;
+}
+
 static int on_http(struct server *srv, struct lws *wsi, struct conn *c, const char *path)
 {
     static const char not_found[] = "not found\n";
@@ -121,6 +175,8 @@ static int on_http(struct server *srv, struct lws *wsi, struct conn *c, const ch
         c->kind = CONN_POLL;
         return eio_poll_on_request(wsi, &c->out, &c->poll, eio);
     }
+    if (srv->web && web_owns_path(path))
+        return serve_dashboard(srv, wsi, c, path);
     return respond_text(wsi, c, HTTP_STATUS_NOT_FOUND, "text/plain", not_found,
                         sizeof not_found - 1);
 }
@@ -296,6 +352,11 @@ void server_on_metrics(struct server *srv, server_metrics_fn *fn, void *arg)
 {
     srv->on_metrics = fn;
     srv->on_metrics_arg = arg;
+}
+
+void server_serve_dashboard(struct server *srv, const struct web *web)
+{
+    srv->web = web;
 }
 
 struct lws_context *server_lws_context(const struct server *srv)

@@ -6,7 +6,9 @@
  * /metrics (Prometheus text) are answered here; a path that is an Engine.IO
  * mount ("/socket.io/", with or without the trailing '/') goes to the
  * long-polling transport (eio_poll.c) or, for a WebSocket upgrade, to
- * eio_ws.c, each given that mount's struct eio_server; anything else is 404.
+ * eio_ws.c, each given that mount's struct eio_server; GET / and
+ * /dashboard/... to the dashboard (web.c) when one is served; anything
+ * else is 404.
  * Every HTTP response is written by http.c. Extra lws protocols (ingest's
  * adopted ZeroMQ descriptor) come from the program at creation.
  *
@@ -32,6 +34,7 @@ struct lws_protocols;
 struct lws_vhost;
 struct metrics;
 struct server;
+struct web;
 
 #define SERVER_MAX_MOUNTS 4
 
@@ -51,6 +54,9 @@ int server_mount(struct server *srv, const char *path, struct eio_server *eio);
 
 /* fn is called (with m) before each /metrics answer. */
 void server_on_metrics(struct server *srv, server_metrics_fn *fn, void *arg);
+
+/* Serves the dashboard web (borrowed; NULL: none, 404) at / and /dashboard/. */
+void server_serve_dashboard(struct server *srv, const struct web *web);
 
 struct lws_context *server_lws_context(const struct server *srv);
 struct lws_vhost *server_vhost(const struct server *srv);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # install-deps.sh - installs everything trainbridge needs to build, run and
 # test on Debian 12, non-interactively and idempotently: Debian packages
-# (compilers, libraries, Python modules, clang for fuzzing), Node.js if it is
-# missing, and the pinned npm modules of the end-to-end tests (from
-# tests/e2e/package-lock.json). Runs as root, or through sudo.
+# (compilers, libraries, Python modules, clang for fuzzing, chromium for the
+# dashboard's browser tests), Node.js if it is missing, and the pinned npm
+# modules: the dashboard's libraries (bridge/web/package-lock.json, embedded
+# in the binary at build time) and the end-to-end tests' (tests/e2e).
+# Runs as root, or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,7 @@ APT_PACKAGES=(
     python3-socketio python3-engineio python3-websocket python3-requests python3-aiohttp
     clang libclang-rt-14-dev clang-format clang-tidy
     python3-yaml systemd locales
+    zlib1g-dev chromium
 )
 
 as_root() {
@@ -88,15 +91,21 @@ install_test_locale() {
     as_root locale-gen >/dev/null
 }
 
-install_npm() {
-    local dir=tests/e2e
+# npm ci in dir when its lock file is newer than what is installed there.
+npm_ci() {
+    local dir=$1
     [ -f "$dir/package-lock.json" ] || return 0
     if [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
-        echo "install-deps: npm modules already installed"
+        echo "install-deps: npm modules in $dir already installed"
         return
     fi
     echo "install-deps: npm ci in $dir"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
+
+install_npm() {
+    npm_ci bridge/web
+    npm_ci tests/e2e
 }
 
 install_apt

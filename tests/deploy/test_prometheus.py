@@ -12,6 +12,7 @@
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -154,9 +155,13 @@ def test_metrics_pass_promtool_check_metrics(children):
                            capture_output=True, timeout=DEADLINE_S)
     assert check.returncode == 0 and check.stdout == b"" and check.stderr == b"", (
         check.stdout.decode() + check.stderr.decode())
+    histograms = set(re.findall(r"^# TYPE (\S+) histogram$", body, re.M))
     for line in body.splitlines():  # every family documented and typed
         if line and not line.startswith("#"):
             family = line.split("{")[0].split()[0]
+            for suffix in ("_bucket", "_sum", "_count"):  # a histogram's series
+                if family.endswith(suffix) and family[: -len(suffix)] in histograms:
+                    family = family[: -len(suffix)]
             assert f"# HELP {family} " in body and f"# TYPE {family} " in body, family
 
 

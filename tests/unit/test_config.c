@@ -405,6 +405,10 @@ Test(config, help_lists_every_flag_with_env_and_default)
         "--log-level LEVEL",
         "TRAINBRIDGE_LOG_LEVEL",
         "default info",
+        "--web-root DIR",
+        "TRAINBRIDGE_WEB_ROOT",
+        "--no-dashboard\n",
+        "TRAINBRIDGE_NO_DASHBOARD (1 or 0), default off",
         "-h, --help",
         "--version",
         "Usage: trainbridge",
@@ -561,4 +565,46 @@ Test(config, log_format_flag_beats_its_variable)
     const char *args[] = {"--log-format=json", NULL};
     cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
     cr_assert_eq(cfg.log_format, LOG_FORMAT_JSON);
+}
+
+Test(config, dashboard_flags_default_to_embedded_and_on)
+{
+    cr_assert_eq(parse(NULL, NULL), CFG_OK, "%s", err);
+    cr_assert_null(cfg.web_root);
+    cr_assert_not(cfg.no_dashboard);
+}
+
+Test(config, web_root_and_no_dashboard_from_flags)
+{
+    const char *args[] = {"--web-root", "/srv/page", "--no-dashboard", NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_str_eq(cfg.web_root, "/srv/page");
+    cr_assert(cfg.no_dashboard);
+}
+
+Test(config, no_dashboard_from_environment_and_flag_wins)
+{
+    const char *on[] = {"TRAINBRIDGE_NO_DASHBOARD=yes", "TRAINBRIDGE_WEB_ROOT=/w", NULL};
+    cr_assert_eq(parse(NULL, on), CFG_OK, "%s", err);
+    cr_assert(cfg.no_dashboard);
+    cr_assert_str_eq(cfg.web_root, "/w");
+    cfg_fini(&cfg);
+    const char *off[] = {"TRAINBRIDGE_NO_DASHBOARD=0", NULL};
+    cr_assert_eq(parse(NULL, off), CFG_OK, "%s", err);
+    cr_assert_not(cfg.no_dashboard);
+    cfg_fini(&cfg);
+    const char *args[] = {"--no-dashboard", NULL};
+    cr_assert_eq(parse(args, off), CFG_OK, "%s", err);
+    cr_assert(cfg.no_dashboard);
+}
+
+Test(config, rejects_bad_dashboard_values)
+{
+    const char *env[] = {"TRAINBRIDGE_NO_DASHBOARD=maybe", NULL};
+    cr_assert_eq(parse(NULL, env), CFG_EXIT_USAGE);
+    cr_assert(strstr(err, "TRAINBRIDGE_NO_DASHBOARD"), "%s", err);
+    cfg_fini(&cfg);
+    const char *valued[] = {"--no-dashboard=1", NULL};
+    cr_assert_eq(parse(valued, NULL), CFG_EXIT_USAGE);
+    cr_assert(strstr(err, "--no-dashboard"), "%s", err);
 }
