@@ -1,6 +1,8 @@
 #include "codec.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -25,6 +27,37 @@ struct packet *codec_event_packet(const struct te_event *ev)
         return NULL;
     }
     return packet_from_text(json, prefix_len + (size_t)n);
+}
+
+/* 42["<name>",{"scenario_name":"<s>",<fields>},<meta>] */
+static struct packet *server_event_new(const char *name, const struct codec_meta *meta,
+                                       const char *fields)
+{
+    char text[3 * TE_MAX_NAME_LEN + 256];
+    int n = snprintf(text, sizeof text,
+                     "42[\"%s\",{\"scenario_name\":\"%s\",%s},{\"scenario_name\":\"%s\","
+                     "\"trainer\":\"%s\",\"seq\":%" PRIu64 ",\"ts\":%" PRId64 "}]",
+                     name, meta->scenario, fields, meta->scenario, meta->trainer, meta->seq,
+                     meta->ts_us);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return NULL; /* names are bounded: cannot happen */
+    return packet_from_text(text, (size_t)n);
+}
+
+struct packet *codec_stalled_packet_new(const struct codec_meta *meta, int64_t episodes_completed,
+                                        int64_t silent_ms)
+{
+    char fields[96];
+    snprintf(fields, sizeof fields, "\"episodes_completed\":%" PRId64 ",\"silent_ms\":%" PRId64,
+             episodes_completed, silent_ms);
+    return server_event_new("training_stalled", meta, fields);
+}
+
+struct packet *codec_resumed_packet_new(const struct codec_meta *meta, int64_t episode)
+{
+    char fields[48];
+    snprintf(fields, sizeof fields, "\"episode\":%" PRId64, episode);
+    return server_event_new("training_resumed", meta, fields);
 }
 
 void codec_event_init(struct codec_event *e, struct packet *live)

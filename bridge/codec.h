@@ -9,8 +9,27 @@
 #ifndef TB_CODEC_H
 #define TB_CODEC_H
 
+#include <stdint.h>
+
 #include "fanout.h"
 #include "trainevents.h"
+
+/* The meta of a bridge-made event: the run's trainer and its latest seq,
+ * ts (µs since the Unix epoch) when the bridge made it. */
+struct codec_meta {
+    const char *scenario; /* names are [A-Za-z0-9._:-]: nothing to escape */
+    const char *trainer;
+    uint64_t seq;
+    int64_t ts_us;
+};
+
+/* The bridge's own liveness events, in the live shape of a trainer event:
+ * 42["training_stalled",{"scenario_name","episodes_completed","silent_ms"},<meta>]
+ * and 42["training_resumed",{"scenario_name","episode"},<meta>]. Caller
+ * owns the reference. */
+struct packet *codec_stalled_packet_new(const struct codec_meta *meta, int64_t episodes_completed,
+                                        int64_t silent_ms);
+struct packet *codec_resumed_packet_new(const struct codec_meta *meta, int64_t episode);
 
 /* Builds the packet for a validated event. Returns NULL (and logs) only if
  * the event does not encode, which validation rules out. Caller owns the

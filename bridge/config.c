@@ -79,6 +79,16 @@ static const struct options_opt options[] = {
      "run replaces that run's older unsent one (lifecycle events are always\n"
      "kept). 0: never conflate.",
      NULL},
+    {"stall-after", NULL, "MS", OPTIONS_INT, "60000", 100, 86400000, "ms", FIELD(stall_after_ms), 0,
+     "A running run whose trainer sent nothing (event or heartbeat) for this\n"
+     "long is marked stalled (training_stalled to its room). Trainers that\n"
+     "announce a heartbeat interval get 3 x that interval instead.",
+     NULL},
+    {"abandon-after", NULL, "MS", OPTIONS_INT, "3600000", 100, 2000000000, "ms",
+     FIELD(abandon_after_ms), 0,
+     "A stalled run that stays silent this much longer is closed as\n"
+     "abandoned (kept in history like a finished run).",
+     NULL},
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "One of error, warn, info, debug.", NULL},
     {"log-format", NULL, "FORMAT", OPTIONS_LOG_LEVEL, "text", 0, 0, NULL, FIELD(log_format), 0,

@@ -39,10 +39,13 @@ struct cfg {
     int history_ttl_s;          /* --history-ttl, 86400: how long a finished run is kept */
     size_t history_bytes;       /* --history-bytes, 256 MiB: all history together */
     size_t conflate_after;      /* --conflate-after, 65536; 0 = never conflate */
+    int stall_after_ms;         /* --stall-after, 60000: silence that stalls a run
+                                   whose trainer announced no heartbeat interval */
+    int abandon_after_ms;       /* --abandon-after, 3600000: stalled this long, abandoned */
     enum log_level log_level;   /* --log-level, info */
     enum log_format log_format; /* --log-format, text */
-    char *web_root;           /* --web-root DIR: serve the dashboard from there; NULL = embedded */
-    bool no_dashboard;        /* --no-dashboard: GET / and /dashboard/ answer 404 */
+    char *web_root;    /* --web-root DIR: serve the dashboard from there; NULL = embedded */
+    bool no_dashboard; /* --no-dashboard: GET / and /dashboard/ answer 404 */
 };
 
 enum cfg_result {

@@ -1,8 +1,9 @@
 /* main: trainbridge's entry point. Parses the configuration, wires the
  * modules together (metrics, rooms, run history, Socket.IO layer, lws
  * server, Engine.IO sessions, ZeroMQ ingest), prints the ready line, runs
- * the loop (with a once-a-second tick that expires old runs), and on
- * SIGINT/SIGTERM closes every client and tears down in reverse order. */
+ * the loop (with a quarter-second tick that stalls silent runs and
+ * expires old runs), and on SIGINT/SIGTERM closes every client and tears
+ * down in reverse order. */
 #include <czmq.h>
 #include <errno.h>
 #include <libwebsockets.h>
@@ -24,7 +25,7 @@
 #include "web.h"
 
 #define DRAIN_DEADLINE_MS 700
-#define HOUSEKEEPING_US LWS_US_PER_SEC
+#define HOUSEKEEPING_US (LWS_US_PER_SEC / 4) /* stall detection's resolution */
 
 extern char **environ;
 
@@ -63,6 +64,18 @@ struct bridge {
     lws_sorted_usec_list_t sul_housekeeping;
 };
 
+struct silence_scan {
+    struct metrics *m;
+    int64_t now_us;
+};
+
+static void observe_silence(const struct run_view *run, void *arg)
+{
+    const struct silence_scan *scan = arg;
+    if (run->state == RUN_RUNNING || run->state == RUN_STALLED)
+        metrics_silence_observe(scan->m, (double)(scan->now_us - run->heard_us) / 1e6);
+}
+
 static void refresh_gauges(struct metrics *m, void *arg)
 {
     const struct bridge *b = arg;
@@ -71,6 +84,9 @@ static void refresh_gauges(struct metrics *m, void *arg)
     metrics_set(m, GAUGE_ROOMS, (int64_t)rooms_n_rooms(b->rooms));
     metrics_set(m, GAUGE_TRAINERS, (int64_t)ingest_n_trainers(b->ingest));
     runs_stats(b->runs, &m->runs);
+    struct silence_scan scan = {.m = m, .now_us = (int64_t)lws_now_usecs()};
+    metrics_silence_reset(m);
+    runs_each(b->runs, "*", observe_silence, &scan);
     eio_server_observe_lag(b->eio, (int64_t)lws_now_usecs());
 }
 
@@ -86,11 +102,34 @@ static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
     sio_broadcast(b->sio, ev->scenario, pkt);
 }
 
-/* Once a second: finished runs past their TTL go. */
+/* A run stalled or resumed: its room gets the store's packet, shared like
+ * any live event (never conflated: it is not progress). */
+static void on_liveness(const struct run_view *run, struct packet *pkt, void *arg)
+{
+    struct bridge *b = arg;
+    log_info("runs", "run %s scenario=%s trainer=%s",
+             run->state == RUN_STALLED ? "stalled" : "resumed", run->scenario, run->trainer);
+    pkt->run_id = run->id;
+    pkt->is_progress = false;
+    pkt->born_us = (int64_t)lws_now_usecs();
+    sio_broadcast(b->sio, run->scenario, pkt);
+}
+
+/* A trainer's heartbeat keeps its run live (or resumes it). */
+static enum heartbeat_reason on_heartbeat(const struct te_event *hb, void *arg)
+{
+    struct bridge *b = arg;
+    return runs_heartbeat(b->runs, hb, (int64_t)lws_now_usecs());
+}
+
+/* Four times a second: silent runs stall or are abandoned, finished runs
+ * past their TTL go. */
 static void on_housekeeping(lws_sorted_usec_list_t *sul)
 {
     struct bridge *b = lws_container_of(sul, struct bridge, sul_housekeeping);
-    runs_expire(b->runs, (int64_t)lws_now_usecs());
+    int64_t now_us = (int64_t)lws_now_usecs();
+    runs_watch(b->runs, now_us);
+    runs_expire(b->runs, now_us);
     lws_sul_schedule(b->ctx, 0, sul, on_housekeeping, HOUSEKEEPING_US);
 }
 
@@ -99,7 +138,9 @@ static struct runs *runs_from_cfg(const struct cfg *cfg)
     struct runs_limits lim = {.max_points = cfg->history_points,
                               .max_finished_per_scenario = cfg->history_runs,
                               .ttl_us = (int64_t)cfg->history_ttl_s * LWS_US_PER_SEC,
-                              .max_bytes = cfg->history_bytes};
+                              .max_bytes = cfg->history_bytes,
+                              .stall_after_us = (int64_t)cfg->stall_after_ms * 1000,
+                              .abandon_after_us = (int64_t)cfg->abandon_after_ms * 1000};
     return runs_new_memory(&lim);
 }
 
@@ -142,6 +183,7 @@ static int run(const struct cfg *cfg)
     struct bridge b = {.rooms = rooms_new(), .runs = runs_from_cfg(cfg)};
     b.sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
     sio_set_runs(b.sio, b.runs);
+    runs_set_notify(b.runs, on_liveness, &b);
     struct server *srv = NULL;
     int rc = 1;
     if (!cfg->no_dashboard && !(b.web = web_new(cfg->web_root)))
@@ -158,6 +200,8 @@ static int run(const struct cfg *cfg)
     server_on_metrics(srv, refresh_gauges, &b);
     lws_sul_schedule(b.ctx, 0, &b.sul_housekeeping, on_housekeeping, HOUSEKEEPING_US);
     b.ingest = ingest_new(cfg, &m, on_event, &b);
+    if (b.ingest)
+        ingest_set_heartbeat_fn(b.ingest, on_heartbeat, &b);
     if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
     print_ready_line(cfg, srv, b.ingest);

@@ -65,6 +65,7 @@ static const char *const heartbeat_reason_names[HEARTBEAT_REASON_COUNT] = {
 static const size_t LAG_BYTES_LE[METRICS_LAG_BYTES_BUCKETS - 1] = {1024, 16384, 65536, 262144,
                                                                    1048576};
 static const double LAG_AGE_LE[METRICS_LAG_AGE_BUCKETS - 1] = {0.01, 0.1, 1, 10, 60};
+static const double SILENCE_LE[METRICS_SILENCE_BUCKETS - 1] = {1, 5, 15, 60, 300, 3600};
 
 static const struct metric_desc gauge_descs[GAUGE_COUNT] = {
     [GAUGE_CLIENTS_CONNECTED] = {"trainbridge_clients_connected", "Open Engine.IO sessions."},
@@ -167,6 +168,39 @@ static void render_lag(struct text *t, const struct metrics *m)
            name, name, name, l->age_max_s);
 }
 
+static void render_silence(struct text *t, const struct metrics *m)
+{
+    const struct metrics_silence *sl = &m->silence;
+    const char *name = "trainbridge_run_silence_seconds";
+    append(t,
+           "# HELP %s Active (running or stalled) runs by seconds since their trainer was last\n"
+           "# heard from, event or heartbeat (snapshot at scrape).\n# TYPE %s histogram\n",
+           name, name);
+    uint64_t n = 0;
+    for (int i = 0; i < METRICS_SILENCE_BUCKETS - 1; i++) {
+        n += sl->by_age[i];
+        append(t, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, SILENCE_LE[i], n);
+    }
+    append(t, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n%s_count %" PRIu64 "\n", name,
+           sl->n_runs, name, sl->sum_s, name, sl->n_runs);
+}
+
+void metrics_silence_reset(struct metrics *m)
+{
+    memset(&m->silence, 0, sizeof m->silence);
+}
+
+void metrics_silence_observe(struct metrics *m, double silent_s)
+{
+    struct metrics_silence *sl = &m->silence;
+    int b = 0;
+    while (b < METRICS_SILENCE_BUCKETS - 1 && silent_s > SILENCE_LE[b])
+        b++;
+    sl->by_age[b]++;
+    sl->n_runs++;
+    sl->sum_s += silent_s;
+}
+
 void metrics_lag_reset(struct metrics *m)
 {
     memset(&m->lag, 0, sizeof m->lag);
@@ -220,6 +254,7 @@ char *metrics_render_new(const struct metrics *m, size_t *len_out)
     render_rejects(&t, m);
     render_runs(&t, m);
     render_lag(&t, m);
+    render_silence(&t, m);
     render_heartbeats_ignored(&t, m);
     for (int i = 0; i < GAUGE_COUNT; i++) {
         const struct metric_desc *d = &gauge_descs[i];

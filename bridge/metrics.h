@@ -60,12 +60,18 @@ struct metrics_lag {
     double age_max_s;
 };
 
-/* Why a valid heartbeat changed nothing (the run store's verdict). */
-enum heartbeat_reason {
-    HEARTBEAT_TAKEN,            /* it refreshed a running or stalled run */
-    HEARTBEAT_UNKNOWN_SCENARIO, /* no run of that scenario at all */
-    HEARTBEAT_NO_RUN,           /* the scenario has runs, none active from that trainer */
-    HEARTBEAT_REASON_COUNT
+/* enum heartbeat_reason (why a valid heartbeat changed nothing) is the run
+ * store's verdict: runs.h. */
+
+/* Active runs (running or stalled) by seconds since their trainer was last
+ * heard from (event or heartbeat), a snapshot taken at each scrape: fixed
+ * buckets, no label per trainer. */
+#define METRICS_SILENCE_BUCKETS 7
+
+struct metrics_silence {
+    uint64_t by_age[METRICS_SILENCE_BUCKETS]; /* not cumulative; last is +Inf */
+    uint64_t n_runs;
+    double sum_s;
 };
 
 struct metrics {
@@ -75,6 +81,7 @@ struct metrics {
     int64_t gauges[GAUGE_COUNT];
     struct runs_stats runs; /* the run store's figures, copied on change */
     struct metrics_lag lag;
+    struct metrics_silence silence;
 };
 
 static inline void metrics_inc(struct metrics *m, enum metric_id id)
@@ -102,6 +109,10 @@ static inline void metrics_reject(struct metrics *m, enum te_errc reason)
 void metrics_lag_reset(struct metrics *m);
 /* Adds one client to the lag snapshot; age_s < 0: nothing live is queued. */
 void metrics_lag_observe(struct metrics *m, size_t queued_bytes, double age_s);
+
+/* Starts a new silence snapshot; then one observation per active run. */
+void metrics_silence_reset(struct metrics *m);
+void metrics_silence_observe(struct metrics *m, double silent_s);
 
 static inline void metrics_heartbeat_ignored(struct metrics *m, enum heartbeat_reason reason)
 {

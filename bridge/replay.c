@@ -178,6 +178,7 @@ static void send_run(const struct run_view *run, void *arg)
         send_event(r, latest ? &latest->ev : NULL);
     }
     send_event(r, run->terminal);
+    send_event(r, run->stalled); /* the run went silent and has not resumed */
 }
 
 struct replay_count replay_send(struct runs *runs, const char *scenario, enum replay_mode mode,

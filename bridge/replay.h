@@ -7,7 +7,8 @@
  * For each run of the scenario ("*": all), oldest first: curve sends its
  * training_started, its curve in episode order (the last point is the exact
  * latest progress) and its terminal event; latest sends training_started,
- * the latest progress and the terminal event; compact sends one
+ * the latest progress and the terminal event; both then send the run's
+ * training_stalled if it went silent and never resumed; compact sends one
  * training_history event; none sends nothing. Every packet is a stored
  * event's replay shape (meta gains "replay":true), encoded at most once per
  * stored event whatever the number of clients; a run's training_history is

@@ -3,6 +3,7 @@
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "xalloc.h"
 
@@ -19,10 +20,12 @@ struct run {
     struct run_view v; /* what readers see; points into this struct */
     char scenario[TE_MAX_NAME_LEN + 1];
     char trainer[TE_MAX_NAME_LEN + 1];
-    struct codec_event started, terminal;
+    struct codec_event started, terminal, stalled;
     struct packet *summary;
-    uint64_t last_seq;
-    size_t bytes; /* this run's share of the store's bytes */
+    uint64_t last_seq;   /* its trainer's latest seq (events and heartbeats) */
+    int64_t interval_us; /* the heartbeat interval announced, 0: none yet */
+    int64_t stalled_us;  /* when it stalled, while stalled */
+    size_t bytes;        /* this run's share of the store's bytes */
     struct scenario *sc;
     struct link all;      /* store->all, creation order */
     struct link in_sc;    /* sc->runs, creation order */
@@ -42,6 +45,8 @@ struct mem {
     struct link all, finished;
     uint64_t next_id;
     struct runs_stats stats;
+    runs_notify_fn *notify;
+    void *notify_arg;
 };
 
 struct runs {
@@ -85,10 +90,16 @@ static void list_unlink(struct link *n)
 
 /* ------------------------------------------------------------ accounting */
 
+/* Running or stalled: not finished, takes events and heartbeats. */
+static bool is_active(enum run_state state)
+{
+    return state == RUN_RUNNING || state == RUN_STALLED;
+}
+
 static size_t run_bytes(const struct run *run)
 {
     return sizeof *run + codec_event_bytes(&run->started) + codec_event_bytes(&run->terminal) +
-           curve_bytes(run->v.curve);
+           codec_event_bytes(&run->stalled) + curve_bytes(run->v.curve);
 }
 
 static void account(struct mem *m, struct run *run)
@@ -127,7 +138,8 @@ static struct run *run_new(struct mem *m, const struct te_event *ev, int64_t now
                                .state = RUN_RUNNING,
                                .curve = curve_new(m->lim.max_points),
                                .summary = &run->summary,
-                               .started_us = now_us};
+                               .started_us = now_us,
+                               .heard_us = now_us};
     run->sc = scenario_of(m, run->scenario);
     list_append(&m->all, &run->all);
     list_append(&run->sc->runs, &run->in_sc);
@@ -151,12 +163,13 @@ static void run_free(struct mem *m, struct run *run)
     list_unlink(&run->finished);
     m->stats.n_runs[run->v.state]--;
     m->stats.bytes -= run->bytes;
-    if (run->v.state != RUN_RUNNING)
+    if (!is_active(run->v.state))
         run->sc->n_finished--;
     if (--run->sc->n_runs == 0)
         zhashx_delete(m->scenarios, run->scenario);
     codec_event_fini(&run->started);
     codec_event_fini(&run->terminal);
+    codec_event_fini(&run->stalled);
     packet_unref(&run->summary);
     curve_destroy(&run->v.curve);
     free(run);
@@ -175,7 +188,7 @@ static struct run *oldest_finished_of(struct scenario *sc)
     for (struct link *l = sc->runs.next; l != &sc->runs; l = l->next) {
         struct run *run = CONTAINER(l, struct run, in_sc);
         // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): list invariant, see list_unlink
-        if (run->v.state != RUN_RUNNING && (!oldest || run->v.ended_us < oldest->v.ended_us))
+        if (!is_active(run->v.state) && (!oldest || run->v.ended_us < oldest->v.ended_us))
             oldest = run;
     }
     return oldest;
@@ -198,13 +211,13 @@ static void finish(struct mem *m, struct run *run, enum run_state state, int64_t
     }
 }
 
-/* The running run with the largest curve, or NULL. */
+/* The active run with the largest curve, or NULL. */
 static struct run *largest_running(struct mem *m)
 {
     struct run *best = NULL;
     for (struct link *l = m->all.next; l != &m->all; l = l->next) {
         struct run *run = CONTAINER(l, struct run, all);
-        if (run->v.state == RUN_RUNNING &&
+        if (is_active(run->v.state) &&
             (!best || curve_bytes(run->v.curve) > curve_bytes(best->v.curve)))
             best = run;
     }
@@ -234,11 +247,11 @@ static struct run *run_for(struct mem *m, const struct te_event *ev, int64_t now
     char key[KEY_CAP];
     make_key(key, ev->scenario, ev->trainer);
     struct run *run = zhashx_lookup(m->current, key);
-    if (run && run->v.state == RUN_RUNNING &&
+    if (run && is_active(run->v.state) &&
         (ev->type == TE_TRAINING_STARTED || (ev->seq == 1 && run->last_seq > 0))) {
         finish(m, run, RUN_SUPERSEDED, now_us);
         run = NULL;
-    } else if (run && run->v.state != RUN_RUNNING) {
+    } else if (run && !is_active(run->v.state)) {
         run = NULL; /* a finished run takes no more events */
     }
     return run ? run : run_new(m, ev, now_us);
@@ -258,6 +271,96 @@ static enum run_state terminal_state(enum te_event_type type)
     }
 }
 
+/* ------------------------------------------------------------ liveness */
+
+static int64_t wall_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct codec_meta meta_of(const struct run *run)
+{
+    return (struct codec_meta){.scenario = run->scenario,
+                               .trainer = run->trainer,
+                               .seq = run->last_seq,
+                               .ts_us = wall_clock_us()};
+}
+
+/* Silence that stalls the run; 0: never. */
+static int64_t stall_threshold_us(const struct mem *m, const struct run *run)
+{
+    return run->interval_us > 0 ? 3 * run->interval_us : m->lim.stall_after_us;
+}
+
+static void set_active_state(struct mem *m, struct run *run, enum run_state state)
+{
+    m->stats.n_runs[run->v.state]--;
+    m->stats.n_runs[state]++;
+    run->v.state = state;
+    packet_unref(&run->summary);
+}
+
+static void notify(struct mem *m, struct run *run, struct packet *pkt)
+{
+    if (m->notify && pkt)
+        m->notify(&run->v, pkt, m->notify_arg);
+}
+
+/* Running -> stalled: keeps and tells its training_stalled event. */
+static void stall(struct mem *m, struct run *run, int64_t now_us)
+{
+    struct codec_meta meta = meta_of(run);
+    struct packet *pkt =
+        codec_stalled_packet_new(&meta, run->v.episode, (now_us - run->v.heard_us) / 1000);
+    codec_event_fini(&run->stalled);
+    codec_event_init(&run->stalled, pkt);
+    run->v.stalled = &run->stalled;
+    run->stalled_us = now_us;
+    set_active_state(m, run, RUN_STALLED);
+    account(m, run);
+    notify(m, run, pkt);
+    packet_unref(&pkt);
+}
+
+/* Stalled -> running: tells training_resumed; late joiners no longer see
+ * the training_stalled. */
+static void resume(struct mem *m, struct run *run)
+{
+    struct codec_meta meta = meta_of(run);
+    struct packet *pkt = codec_resumed_packet_new(&meta, run->v.episode);
+    codec_event_fini(&run->stalled);
+    run->v.stalled = NULL;
+    set_active_state(m, run, RUN_RUNNING);
+    account(m, run);
+    notify(m, run, pkt);
+    packet_unref(&pkt);
+}
+
+/* The trainer was heard from: the run is live (again). */
+static void heard(struct mem *m, struct run *run, uint64_t seq, int64_t now_us)
+{
+    run->v.heard_us = now_us;
+    if (seq > run->last_seq)
+        run->last_seq = seq;
+    if (run->v.state == RUN_STALLED)
+        resume(m, run);
+}
+
+/* A stalled run silent abandon_after_us since it stalled, or NULL. */
+static struct run *first_to_abandon(struct mem *m, int64_t now_us)
+{
+    if (m->lim.abandon_after_us <= 0)
+        return NULL;
+    for (struct link *l = m->all.next; l != &m->all; l = l->next) {
+        struct run *run = CONTAINER(l, struct run, all);
+        if (run->v.state == RUN_STALLED && now_us - run->stalled_us >= m->lim.abandon_after_us)
+            return run;
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------ the in-memory backend */
 
 static uint64_t mem_record(void *impl, const struct te_event *ev, struct packet *pkt,
@@ -267,7 +370,9 @@ static uint64_t mem_record(void *impl, const struct te_event *ev, struct packet 
     struct run *run = run_for(m, ev, now_us);
     uint64_t id = run->v.id;
     run->v.n_events++;
-    run->last_seq = ev->seq;
+    heard(m, run, ev->seq, now_us); /* a resume is told before this event */
+    if (ev->type == TE_TRAINING_PROGRESS)
+        run->v.episode = ev->data.progress.episode;
     packet_unref(&run->summary);
     if (ev->type == TE_TRAINING_STARTED) {
         codec_event_fini(&run->started);
@@ -317,6 +422,44 @@ static void mem_expire(void *impl, int64_t now_us)
     }
 }
 
+static enum heartbeat_reason mem_heartbeat(void *impl, const struct te_event *hb, int64_t now_us)
+{
+    struct mem *m = impl;
+    char key[KEY_CAP];
+    make_key(key, hb->scenario, hb->trainer);
+    struct run *run = zhashx_lookup(m->current, key);
+    if (!run || !is_active(run->v.state))
+        return zhashx_lookup(m->scenarios, hb->scenario) ? HEARTBEAT_NO_RUN
+                                                         : HEARTBEAT_UNKNOWN_SCENARIO;
+    run->interval_us = hb->data.heartbeat.interval_ms * 1000;
+    run->v.episode = hb->data.heartbeat.episode;
+    heard(m, run, hb->seq, now_us);
+    return HEARTBEAT_TAKEN;
+}
+
+static void mem_watch(void *impl, int64_t now_us)
+{
+    struct mem *m = impl;
+    for (struct link *l = m->all.next; l != &m->all; l = l->next) {
+        struct run *run = CONTAINER(l, struct run, all);
+        int64_t threshold = stall_threshold_us(m, run);
+        if (run->v.state == RUN_RUNNING && threshold > 0 && now_us - run->v.heard_us >= threshold)
+            stall(m, run, now_us); /* frees nothing */
+    }
+    for (struct run *run; (run = first_to_abandon(m, now_us));) {
+        packet_unref(&run->summary);
+        finish(m, run, RUN_ABANDONED, now_us); /* may evict runs: look again */
+    }
+    enforce_bytes(m);
+}
+
+static void mem_set_notify(void *impl, runs_notify_fn *fn, void *arg)
+{
+    struct mem *m = impl;
+    m->notify = fn;
+    m->notify_arg = arg;
+}
+
 static void mem_stats(const void *impl, struct runs_stats *out)
 {
     const struct mem *m = impl;
@@ -345,6 +488,9 @@ static void free_scenario(void **item)
 static const struct runs_ops mem_ops = {.record = mem_record,
                                         .each = mem_each,
                                         .expire = mem_expire,
+                                        .heartbeat = mem_heartbeat,
+                                        .watch = mem_watch,
+                                        .set_notify = mem_set_notify,
                                         .stats = mem_stats,
                                         .destroy = mem_destroy};
 
@@ -394,6 +540,21 @@ void runs_expire(struct runs *r, int64_t now_us)
     r->ops->expire(r->impl, now_us);
 }
 
+enum heartbeat_reason runs_heartbeat(struct runs *r, const struct te_event *hb, int64_t now_us)
+{
+    return r->ops->heartbeat(r->impl, hb, now_us);
+}
+
+void runs_watch(struct runs *r, int64_t now_us)
+{
+    r->ops->watch(r->impl, now_us);
+}
+
+void runs_set_notify(struct runs *r, runs_notify_fn *fn, void *arg)
+{
+    r->ops->set_notify(r->impl, fn, arg);
+}
+
 void runs_stats(const struct runs *r, struct runs_stats *out)
 {
     r->ops->stats(r->impl, out);
@@ -402,8 +563,9 @@ void runs_stats(const struct runs *r, struct runs_stats *out)
 const char *run_state_name(enum run_state state)
 {
     static const char *const names[RUN_STATE_COUNT] = {
-        [RUN_RUNNING] = "running", [RUN_COMPLETED] = "completed",   [RUN_STOPPED] = "stopped",
-        [RUN_FAILED] = "failed",   [RUN_SUPERSEDED] = "superseded",
+        [RUN_RUNNING] = "running",     [RUN_COMPLETED] = "completed",   [RUN_STOPPED] = "stopped",
+        [RUN_FAILED] = "failed",       [RUN_SUPERSEDED] = "superseded", [RUN_STALLED] = "stalled",
+        [RUN_ABANDONED] = "abandoned",
     };
     return state < RUN_STATE_COUNT ? names[state] : "unknown";
 }

@@ -15,6 +15,16 @@
  * curves of running runs are thinned (curve_thin), never the started or
  * terminal event of a running run.
  *
+ * Liveness: a run remembers when it last heard from its trainer (any event
+ * or heartbeat) and its stall threshold, 3 x the heartbeat interval its
+ * trainer announced, else stall_after_us. runs_watch (periodic) marks a
+ * silent running run stalled and, once stalled for abandon_after_us more,
+ * closes it as abandoned (a finished run like the others); an event or a
+ * heartbeat makes a stalled run running again. Each change is told to the
+ * notify function with its training_stalled / training_resumed packet,
+ * encoded once (codec.c); a stalled or abandoned run keeps its
+ * training_stalled event for late joiners.
+ *
  * The store sits behind struct runs_ops so that a durable or shared backend
  * (a file, Redis) can replace the in-memory one (runs_new_memory) without
  * touching its callers. Loop thread only. */
@@ -34,7 +44,17 @@ enum run_state {
     RUN_STOPPED,    /* training_stopped */
     RUN_FAILED,     /* training_error */
     RUN_SUPERSEDED, /* a new run of the same (scenario, trainer) began first */
+    RUN_STALLED,    /* active, but its trainer went silent (runs_watch) */
+    RUN_ABANDONED,  /* stalled, then silent for abandon_after_us: closed */
     RUN_STATE_COUNT
+};
+
+/* Why a valid heartbeat changed nothing (runs_heartbeat's verdict). */
+enum heartbeat_reason {
+    HEARTBEAT_TAKEN,            /* it refreshed a running or stalled run */
+    HEARTBEAT_UNKNOWN_SCENARIO, /* no run of that scenario at all */
+    HEARTBEAT_NO_RUN,           /* the scenario has runs, none active from that trainer */
+    HEARTBEAT_REASON_COUNT
 };
 
 enum run_eviction {
@@ -49,6 +69,9 @@ struct runs_limits {
     size_t max_finished_per_scenario; /* --history-runs; 0 keeps none */
     int64_t ttl_us;                   /* --history-ttl */
     size_t max_bytes;                 /* --history-bytes */
+    int64_t stall_after_us;           /* --stall-after: silence that stalls a run whose
+                                         trainer announced no heartbeat interval */
+    int64_t abandon_after_us;         /* --abandon-after: stalled this long, abandoned */
 };
 
 /* One run as a reader sees it. Borrowed: valid until the store changes. */
@@ -60,12 +83,16 @@ struct run_view {
     struct codec_event *started;  /* NULL: not seen (a late-joined bridge) */
     struct curve *curve;          /* progress; curve_latest is the exact latest */
     struct codec_event *terminal; /* NULL while running or superseded */
+    struct codec_event *stalled;  /* its training_stalled event while stalled, and
+                                     after it ended without resuming; else NULL */
     struct packet **summary;      /* a cache slot for one encoding of the whole run
                                      (training_history); the store empties it on change */
     uint64_t n_events;
     uint64_t n_progress;
     int64_t started_us; /* when the bridge saw its first event */
     int64_t ended_us;   /* when it finished, 0 while running */
+    int64_t heard_us;   /* when the last event or heartbeat of its trainer came */
+    int64_t episode;    /* the latest episode reported (progress or heartbeat) */
 };
 
 struct runs_stats {
@@ -77,6 +104,12 @@ struct runs_stats {
 
 typedef void runs_visit_fn(const struct run_view *run, void *arg);
 
+/* A run's liveness changed: pkt (borrowed, a live 42[...] packet) is its
+ * training_stalled or training_resumed event, for the run's room. Called
+ * from runs_record, runs_heartbeat and runs_watch, before they return (a
+ * resume comes before the event that caused it is recorded). */
+typedef void runs_notify_fn(const struct run_view *run, struct packet *pkt, void *arg);
+
 /* A backend. record takes the event's numbers and a new reference to pkt
  * (its live packet) and returns the run's id; each visits the runs of one
  * scenario ("*": every scenario), oldest first; expire drops what aged out. */
@@ -84,6 +117,9 @@ struct runs_ops {
     uint64_t (*record)(void *impl, const struct te_event *ev, struct packet *pkt, int64_t now_us);
     void (*each)(void *impl, const char *scenario, runs_visit_fn *fn, void *arg);
     void (*expire)(void *impl, int64_t now_us);
+    enum heartbeat_reason (*heartbeat)(void *impl, const struct te_event *hb, int64_t now_us);
+    void (*watch)(void *impl, int64_t now_us);
+    void (*set_notify)(void *impl, runs_notify_fn *fn, void *arg);
     void (*stats)(const void *impl, struct runs_stats *out);
     void (*destroy)(void *impl);
 };
@@ -107,9 +143,23 @@ void runs_each(struct runs *r, const char *scenario, runs_visit_fn *fn, void *ar
 /* Drops finished runs older than the TTL (call periodically). */
 void runs_expire(struct runs *r, int64_t now_us);
 
+/* A valid heartbeat (hb->type TE_HEARTBEAT): refreshes the active run of
+ * (scenario, trainer) and its threshold (3 x interval_ms), resuming it if it
+ * was stalled. Returns HEARTBEAT_TAKEN, HEARTBEAT_UNKNOWN_SCENARIO (no run
+ * of that scenario) or HEARTBEAT_NO_RUN (none active from that trainer). */
+enum heartbeat_reason runs_heartbeat(struct runs *r, const struct te_event *hb, int64_t now_us);
+
+/* Marks running runs silent past their threshold stalled, and stalled runs
+ * silent abandon_after_us more abandoned (call periodically). */
+void runs_watch(struct runs *r, int64_t now_us);
+
+/* Sets (fn NULL: clears) where liveness changes go. */
+void runs_set_notify(struct runs *r, runs_notify_fn *fn, void *arg);
+
 void runs_stats(const struct runs *r, struct runs_stats *out);
 
-/* "running", "completed", "stopped", "failed", "superseded". */
+/* "running", "completed", "stopped", "failed", "superseded", "stalled",
+ * "abandoned". */
 const char *run_state_name(enum run_state state);
 
 #endif

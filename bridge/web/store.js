@@ -226,6 +226,17 @@ export class Store {
     return run;
   }
 
+  // training_stalled / training_resumed (the bridge's liveness events,
+  // proto/EVENTS.md section 11): the run's trainer went silent / is back.
+  // Not trainer events: they do not count as activity.
+  onLiveness(name, payload, meta) {
+    const run = this.current.get(`${meta.scenario_name}\0${meta.trainer}`);
+    if (!run || (run.state !== 'running' && run.state !== 'stalled')) return null;
+    run.state = name === 'training_stalled' ? 'stalled' : 'running';
+    this.dirty.add(run);
+    return run;
+  }
+
   // One event from the socket: (name, payload, meta). Returns the run.
   onEvent(name, payload, meta, now = Date.now()) {
     if (!meta || typeof meta.scenario_name !== 'string' || typeof meta.trainer !== 'string') {
@@ -236,6 +247,7 @@ export class Store {
     if (name === 'training_progress') return this.onProgress(payload, meta, now);
     if (name in TERMINAL) return this.onTerminal(name, payload, meta, now);
     if (name === 'training_history') return this.onHistory(payload, meta, now);
+    if (name === 'training_stalled' || name === 'training_resumed') return this.onLiveness(name, payload, meta);
     return null;
   }
 

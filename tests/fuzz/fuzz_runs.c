@@ -2,8 +2,10 @@
  * bytes drive a generator: 4 bytes of limits, then 4 bytes per event (kind,
  * which scenario/trainer, episode step, reward and clock/seq flags), so
  * episodes jump, repeat and go backwards, seqs restart, runs supersede and
- * finish, the clock runs past the TTL and the byte cap bites. After every
- * event the store must hold its invariants; aborts otherwise. */
+ * finish, the clock runs past the TTL and the byte cap bites; heartbeats
+ * (kind bit 0x08) refresh runs, liveness passes stall, resume and abandon
+ * them. After every step the store must hold its invariants, and every
+ * liveness notification must be an event packet; aborts otherwise. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +54,16 @@ static void check_run(const struct run_view *run, void *arg)
     struct curve_point *latest = curve_latest(run->curve);
     if (latest && latest->p.episode != c->last_episode)
         abort();
-    if ((run->state == RUN_RUNNING) != (run->ended_us == 0 && !run->terminal) &&
-        run->state != RUN_SUPERSEDED)
+    bool is_active = run->state == RUN_RUNNING || run->state == RUN_STALLED;
+    if (is_active != (run->ended_us == 0 && !run->terminal) && run->state != RUN_SUPERSEDED)
         abort();
-    if (run->state != RUN_RUNNING)
+    if ((run->state == RUN_STALLED || run->state == RUN_ABANDONED) && !run->stalled)
+        abort();
+    if (run->state == RUN_RUNNING && run->stalled)
+        abort();
+    if (run->stalled && !codec_event_get(run->stalled, CODEC_SHAPE_REPLAY))
+        abort();
+    if (!is_active)
         c->n_finished[run->scenario[1] - '0']++;
     c->n_runs++;
 }
@@ -116,6 +124,29 @@ static struct te_event make_event(uint8_t kind, int sc, int tr, struct trainer *
     return ev;
 }
 
+static void check_notice(const struct run_view *run, struct packet *pkt, void *arg)
+{
+    (void)arg;
+    size_t off, len;
+    if (codec_payload_span(pkt, &off, &len) < 0 || !run->scenario[0])
+        abort();
+}
+
+static struct te_event make_heartbeat(int sc, int tr, const struct trainer *t, const uint8_t *arg)
+{
+    struct te_event hb;
+    memset(&hb, 0, sizeof hb);
+    hb.version = TE_SCHEMA_VERSION;
+    hb.type = TE_HEARTBEAT;
+    snprintf(hb.scenario, sizeof hb.scenario, "s%d", sc);
+    snprintf(hb.trainer, sizeof hb.trainer, "t%d", tr);
+    memcpy(hb.data.heartbeat.scenario_name, hb.scenario, sizeof hb.scenario);
+    hb.seq = t->seq ? t->seq : 1;
+    hb.data.heartbeat.episode = t->episode;
+    hb.data.heartbeat.interval_ms = TE_HEARTBEAT_MIN_MS * (1 + arg[0] % 16);
+    return hb;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4)
@@ -123,23 +154,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct runs_limits lim = {.max_points = CURVE_MIN_POINTS + data[0] % 32,
                               .max_finished_per_scenario = data[1] % 4,
                               .ttl_us = (1 + data[2] % 16) * SEC,
-                              .max_bytes = 2000 + (size_t)data[3] * 500};
+                              .max_bytes = 2000 + (size_t)data[3] * 500,
+                              .stall_after_us = (1 + data[0] % 4) * SEC,
+                              .abandon_after_us = (1 + data[1] % 8) * SEC};
     struct runs *r = runs_new_memory(&lim);
+    runs_set_notify(r, check_notice, NULL);
     struct trainer trainers[N_SCENARIOS][N_TRAINERS];
     memset(trainers, 0, sizeof trainers);
     int64_t now_us = 1;
     for (size_t i = 4; i + 4 <= size; i += 4) {
         int who = data[i + 1];
         int sc = who % N_SCENARIOS, tr = (who / N_SCENARIOS) % N_TRAINERS;
-        struct te_event ev = make_event(data[i], sc, tr, &trainers[sc][tr], data + i + 2);
-        struct packet *pkt = codec_event_packet(&ev);
-        if (!pkt)
-            abort();
-        runs_record(r, &ev, pkt, now_us);
-        packet_unref(&pkt);
+        if (data[i] & 0x08) {
+            struct te_event hb = make_heartbeat(sc, tr, &trainers[sc][tr], data + i + 2);
+            runs_heartbeat(r, &hb, now_us);
+        } else {
+            struct te_event ev = make_event(data[i], sc, tr, &trainers[sc][tr], data + i + 2);
+            struct packet *pkt = codec_event_packet(&ev);
+            if (!pkt)
+                abort();
+            runs_record(r, &ev, pkt, now_us);
+            packet_unref(&pkt);
+        }
         now_us += (data[i + 3] % 4) * SEC;
         if (data[i + 2] & 1)
             runs_expire(r, now_us);
+        if (data[i + 2] & 2)
+            runs_watch(r, now_us);
         check_store(r, &lim);
     }
     runs_destroy(&r);

@@ -54,3 +54,27 @@ Test(metrics, lag_snapshot_is_a_cumulative_histogram_with_fixed_buckets)
     cr_assert_not_null(strstr(text, "trainbridge_client_queued_bytes_count 0\n"));
     free(text);
 }
+
+Test(metrics, run_silence_is_a_cumulative_histogram_with_fixed_buckets)
+{
+    struct metrics m;
+    memset(&m, 0, sizeof m);
+    metrics_silence_reset(&m);
+    metrics_silence_observe(&m, 0.2);
+    metrics_silence_observe(&m, 4);
+    metrics_silence_observe(&m, 7200);
+    size_t len;
+    char *text = metrics_render_new(&m, &len);
+    cr_assert_not_null(strstr(text, "# TYPE trainbridge_run_silence_seconds histogram\n"));
+    cr_assert_not_null(strstr(text, "trainbridge_run_silence_seconds_bucket{le=\"1\"} 1\n"));
+    cr_assert_not_null(strstr(text, "trainbridge_run_silence_seconds_bucket{le=\"5\"} 2\n"));
+    cr_assert_not_null(strstr(text, "trainbridge_run_silence_seconds_bucket{le=\"3600\"} 2\n"));
+    cr_assert_not_null(strstr(text, "trainbridge_run_silence_seconds_bucket{le=\"+Inf\"} 3\n"));
+    cr_assert_not_null(strstr(text, "trainbridge_run_silence_seconds_sum 7204.200000\n"));
+    cr_assert_not_null(strstr(text, "trainbridge_run_silence_seconds_count 3\n"));
+    free(text);
+    metrics_silence_reset(&m);
+    text = metrics_render_new(&m, &len);
+    cr_assert_not_null(strstr(text, "trainbridge_run_silence_seconds_count 0\n"));
+    free(text);
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "replay.h"
 #include "runs.h"
 
 #define SEC INT64_C(1000000)
@@ -17,7 +18,9 @@ static void setup(void)
     limits = (struct runs_limits){.max_points = 50,
                                   .max_finished_per_scenario = 10,
                                   .ttl_us = 3600 * SEC,
-                                  .max_bytes = 1 << 30};
+                                  .max_bytes = 1 << 30,
+                                  .stall_after_us = 60 * SEC,
+                                  .abandon_after_us = 3600 * SEC};
     store = runs_new_memory(&limits);
 }
 
@@ -324,6 +327,8 @@ Test(runs, state_names)
 {
     cr_assert_str_eq(run_state_name(RUN_RUNNING), "running");
     cr_assert_str_eq(run_state_name(RUN_SUPERSEDED), "superseded");
+    cr_assert_str_eq(run_state_name(RUN_STALLED), "stalled");
+    cr_assert_str_eq(run_state_name(RUN_ABANDONED), "abandoned");
     cr_assert_str_eq(run_state_name(RUN_STATE_COUNT), "unknown");
 }
 
@@ -331,6 +336,7 @@ Test(runs, state_names)
 
 struct fake {
     uint64_t n_recorded;
+    uint64_t n_heartbeats;
     bool is_destroyed;
 };
 
@@ -351,6 +357,23 @@ static void fake_expire(void *impl, int64_t now_us)
     (void)impl, (void)now_us;
 }
 
+static enum heartbeat_reason fake_heartbeat(void *impl, const struct te_event *hb, int64_t now_us)
+{
+    (void)hb, (void)now_us;
+    ((struct fake *)impl)->n_heartbeats++;
+    return HEARTBEAT_NO_RUN;
+}
+
+static void fake_watch(void *impl, int64_t now_us)
+{
+    (void)impl, (void)now_us;
+}
+
+static void fake_set_notify(void *impl, runs_notify_fn *fn, void *arg)
+{
+    (void)impl, (void)fn, (void)arg;
+}
+
 static void fake_stats(const void *impl, struct runs_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -364,17 +387,255 @@ static void fake_destroy(void *impl)
 
 Test(runs, callers_reach_any_backend_through_the_ops)
 {
-    static const struct runs_ops ops = {fake_record, fake_each, fake_expire, fake_stats,
-                                        fake_destroy};
+    static const struct runs_ops ops = {.record = fake_record,
+                                        .each = fake_each,
+                                        .expire = fake_expire,
+                                        .heartbeat = fake_heartbeat,
+                                        .watch = fake_watch,
+                                        .set_notify = fake_set_notify,
+                                        .stats = fake_stats,
+                                        .destroy = fake_destroy};
     struct fake f = {0};
     struct runs *r = runs_new(&ops, &f);
     struct te_event ev = event(TE_TRAINING_STARTED, "a", "t1", 1);
     cr_assert_eq(runs_record(r, &ev, NULL, 0), 1);
     cr_assert_eq(runs_record(r, &ev, NULL, 0), 2);
+    struct te_event hb = event(TE_HEARTBEAT, "a", "t1", 2);
+    cr_assert_eq(runs_heartbeat(r, &hb, 0), HEARTBEAT_NO_RUN);
+    cr_assert_eq(f.n_heartbeats, 1);
     struct runs_stats s;
     runs_stats(r, &s);
     cr_assert_eq(s.bytes, 2);
     runs_destroy(&r);
     cr_assert_null(r);
     cr_assert(f.is_destroyed);
+}
+
+/* ------------------------------------------------------------ liveness */
+
+#define MAX_NOTES 8
+
+/* What the store told: each notification's packet text and its run. */
+struct notes {
+    char text[MAX_NOTES][512];
+    uint64_t run_id[MAX_NOTES];
+    size_t n;
+};
+
+static void take_note(const struct run_view *run, struct packet *pkt, void *arg)
+{
+    struct notes *ns = arg;
+    cr_assert_lt(ns->n, MAX_NOTES);
+    cr_assert_lt(pkt->len, sizeof ns->text[0]);
+    memcpy(ns->text[ns->n], packet_data(pkt), pkt->len);
+    ns->text[ns->n][pkt->len] = '\0';
+    ns->run_id[ns->n++] = run->id;
+}
+
+static enum heartbeat_reason heartbeat(const char *scenario, const char *trainer, uint64_t seq,
+                                       int64_t episode, int64_t interval_ms, int64_t now_us)
+{
+    struct te_event hb = event(TE_HEARTBEAT, scenario, trainer, seq);
+    snprintf(hb.data.heartbeat.scenario_name, sizeof hb.data.heartbeat.scenario_name, "%s",
+             scenario);
+    hb.data.heartbeat.episode = episode;
+    hb.data.heartbeat.interval_ms = interval_ms;
+    return runs_heartbeat(store, &hb, now_us);
+}
+
+static enum run_state state_of(const char *scenario)
+{
+    struct views vs = visit(scenario);
+    cr_assert_eq(vs.n, 1);
+    return vs.v[0].state;
+}
+
+Test(runs, a_silent_run_stalls_after_stall_after_without_an_announced_interval)
+{
+    struct notes ns = {.n = 0};
+    runs_set_notify(store, take_note, &ns);
+    uint64_t id = record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    record(TE_TRAINING_PROGRESS, "a", "t1", 2, 5, 1 * SEC);
+    runs_watch(store, 61 * SEC - 1);
+    cr_assert_eq(ns.n, 0, "59.99 s of silence is not 60 s");
+    cr_assert_eq(state_of("a"), RUN_RUNNING);
+    runs_watch(store, 61 * SEC);
+    cr_assert_eq(ns.n, 1);
+    cr_assert_eq(ns.run_id[0], id);
+    cr_assert(
+        strncmp(ns.text[0],
+                "42[\"training_stalled\",{\"scenario_name\":\"a\",\"episodes_completed\":5,"
+                "\"silent_ms\":60000},{\"scenario_name\":\"a\",\"trainer\":\"t1\",\"seq\":2,"
+                "\"ts\":",
+                strlen("42[\"training_stalled\",{\"scenario_name\":\"a\",\"episodes_completed\":"
+                       "5,\"silent_ms\":60000},{\"scenario_name\":\"a\",\"trainer\":\"t1\","
+                       "\"seq\":2,\"ts\":")) == 0,
+        "%s", ns.text[0]);
+    cr_assert_eq(state_of("a"), RUN_STALLED);
+    cr_assert_eq(stats().n_runs[RUN_STALLED], 1);
+    cr_assert_eq(stats().n_runs[RUN_RUNNING], 0);
+    runs_watch(store, 62 * SEC);
+    cr_assert_eq(ns.n, 1, "told once");
+}
+
+Test(runs, an_announced_interval_sets_the_threshold_to_three_intervals)
+{
+    struct notes ns = {.n = 0};
+    runs_set_notify(store, take_note, &ns);
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    cr_assert_eq(heartbeat("a", "t1", 1, 0, 300, 100000), HEARTBEAT_TAKEN);
+    runs_watch(store, 100000 + 900000 - 1);
+    cr_assert_eq(state_of("a"), RUN_RUNNING);
+    runs_watch(store, 100000 + 900000);
+    cr_assert_eq(state_of("a"), RUN_STALLED, "3 x 300 ms, not --stall-after");
+    cr_assert(strstr(ns.text[0], "\"silent_ms\":900}") != NULL, "%s", ns.text[0]);
+}
+
+Test(runs, heartbeats_keep_a_run_with_long_episodes_alive)
+{
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    for (int64_t t = 20; t <= 600; t += 20) {
+        cr_assert_eq(heartbeat("a", "t1", 1, 0, 20000, t * SEC), HEARTBEAT_TAKEN);
+        runs_watch(store, t * SEC + 19 * SEC);
+    }
+    cr_assert_eq(state_of("a"), RUN_RUNNING, "10 min without an event, heartbeats every 20 s");
+}
+
+Test(runs, a_heartbeat_resumes_a_stalled_run)
+{
+    struct notes ns = {.n = 0};
+    runs_set_notify(store, take_note, &ns);
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    runs_watch(store, 60 * SEC);
+    cr_assert_eq(state_of("a"), RUN_STALLED);
+    cr_assert_not_null(visit("a").v[0].stalled);
+    cr_assert_eq(heartbeat("a", "t1", 1, 7, 5000, 70 * SEC), HEARTBEAT_TAKEN);
+    cr_assert_eq(ns.n, 2);
+    cr_assert(strncmp(ns.text[1],
+                      "42[\"training_resumed\",{\"scenario_name\":\"a\",\"episode\":7},{\"scenario_"
+                      "name\":\"a\",\"trainer\":\"t1\",\"seq\":1,\"ts\":",
+                      60) == 0,
+              "%s", ns.text[1]);
+    struct views vs = visit("a");
+    cr_assert_eq(vs.v[0].state, RUN_RUNNING);
+    cr_assert_null(vs.v[0].stalled, "a late joiner no longer sees the stall");
+    cr_assert_eq(stats().n_runs[RUN_STALLED], 0);
+    runs_watch(store, 70 * SEC + 15 * SEC - 1);
+    cr_assert_eq(state_of("a"), RUN_RUNNING);
+    runs_watch(store, 70 * SEC + 15 * SEC);
+    cr_assert_eq(state_of("a"), RUN_STALLED, "and can stall again");
+}
+
+Test(runs, an_event_resumes_a_stalled_run_before_it_is_recorded)
+{
+    struct notes ns = {.n = 0};
+    runs_set_notify(store, take_note, &ns);
+    uint64_t id = record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    runs_watch(store, 60 * SEC);
+    cr_assert_eq(record(TE_TRAINING_PROGRESS, "a", "t1", 2, 3, 61 * SEC), id, "the same run");
+    cr_assert_eq(ns.n, 2);
+    cr_assert(strstr(ns.text[1], "\"training_resumed\",{\"scenario_name\":\"a\",\"episode\":0}") !=
+                  NULL,
+              "the episode it had reached: %s", ns.text[1]);
+    cr_assert_eq(curve_latest(visit("a").v[0].curve)->p.episode, 3);
+    cr_assert_eq(state_of("a"), RUN_RUNNING);
+    cr_assert_eq(record(TE_TRAINING_COMPLETED, "a", "t1", 3, 0, 62 * SEC), id);
+    cr_assert_eq(state_of("a"), RUN_COMPLETED);
+}
+
+Test(runs, a_run_stalled_for_abandon_after_is_abandoned_and_kept)
+{
+    struct notes ns = {.n = 0};
+    runs_set_notify(store, take_note, &ns);
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    runs_watch(store, 60 * SEC);
+    runs_watch(store, 60 * SEC + 3600 * SEC - 1);
+    cr_assert_eq(state_of("a"), RUN_STALLED);
+    runs_watch(store, 60 * SEC + 3600 * SEC);
+    struct views vs = visit("a");
+    cr_assert_eq(vs.v[0].state, RUN_ABANDONED);
+    cr_assert_eq(vs.v[0].ended_us, 3660 * SEC);
+    cr_assert_not_null(vs.v[0].stalled, "its silence stays in its history");
+    cr_assert_eq(ns.n, 1, "abandoning sends nothing more");
+    cr_assert_eq(stats().n_runs[RUN_ABANDONED], 1);
+    cr_assert_eq(stats().n_runs[RUN_STALLED], 0);
+    cr_assert_eq(heartbeat("a", "t1", 1, 0, 5000, 3700 * SEC), HEARTBEAT_NO_RUN);
+    cr_assert_eq(ns.n, 1);
+    runs_expire(store, 3660 * SEC + limits.ttl_us);
+    cr_assert_eq(visit("a").n, 0, "the TTL applies like to any finished run");
+}
+
+Test(runs, abandoned_runs_count_against_history_runs)
+{
+    reopen(1, 3600 * SEC, 1 << 30);
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    record(TE_TRAINING_STARTED, "a", "t2", 1, 0, 0);
+    runs_watch(store, 60 * SEC);
+    runs_watch(store, 3660 * SEC);
+    struct views vs = visit("a");
+    cr_assert_eq(vs.n, 1, "one finished run kept per scenario");
+    cr_assert_eq(vs.v[0].state, RUN_ABANDONED);
+    cr_assert_eq(stats().n_evicted[RUN_EVICT_COUNT], 1);
+}
+
+Test(runs, heartbeats_that_match_no_active_run_change_nothing)
+{
+    cr_assert_eq(heartbeat("a", "t1", 1, 0, 5000, 0), HEARTBEAT_UNKNOWN_SCENARIO);
+    cr_assert_eq(visit("*").n, 0, "a heartbeat creates no run");
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    cr_assert_eq(heartbeat("a", "t2", 1, 0, 5000, 0), HEARTBEAT_NO_RUN);
+    record(TE_TRAINING_STOPPED, "a", "t1", 2, 0, SEC);
+    cr_assert_eq(heartbeat("a", "t1", 2, 0, 5000, 2 * SEC), HEARTBEAT_NO_RUN);
+    cr_assert_eq(visit("a").n, 1);
+}
+
+struct sent {
+    char last[512];
+    size_t n;
+};
+
+static void keep_last(struct packet *p, void *arg)
+{
+    struct sent *s = arg;
+    size_t len = p->len < sizeof s->last - 1 ? p->len : sizeof s->last - 1;
+    memcpy(s->last, packet_data(p), len);
+    s->last[len] = '\0';
+    s->n++;
+}
+
+Test(runs, a_late_joiner_sees_the_stall_and_the_state)
+{
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    record(TE_TRAINING_PROGRESS, "a", "t1", 2, 4, SEC);
+    runs_watch(store, 61 * SEC);
+    struct sent s = {.n = 0};
+    replay_send(store, "a", REPLAY_CURVE, NULL, keep_last, &s);
+    cr_assert_eq(s.n, 3, "started, progress, training_stalled");
+    cr_assert(strncmp(s.last,
+                      "42[\"training_stalled\",{\"scenario_name\":\"a\",\"episodes_"
+                      "completed\":4,\"silent_ms\":60000}",
+                      strlen("42[\"training_stalled\",{\"scenario_name\":\"a\",\"episodes_"
+                             "completed\":4,\"silent_ms\":60000}")) == 0,
+              "%s", s.last);
+    cr_assert(strstr(s.last, ",\"replay\":true}]") != NULL, "%s", s.last);
+    s.n = 0;
+    replay_send(store, "a", REPLAY_COMPACT, NULL, keep_last, &s);
+    cr_assert(strstr(s.last, "\"state\":\"stalled\"") != NULL, "%s", s.last);
+    runs_watch(store, 3661 * SEC);
+    replay_send(store, "a", REPLAY_COMPACT, NULL, keep_last, &s);
+    cr_assert(strstr(s.last, "\"state\":\"abandoned\"") != NULL, "the summary follows the state");
+    s.n = 0;
+    replay_send(store, "a", REPLAY_LATEST, NULL, keep_last, &s);
+    cr_assert_eq(s.n, 3);
+    cr_assert(strstr(s.last, "training_stalled") != NULL);
+}
+
+Test(runs, a_zero_stall_after_never_stalls)
+{
+    runs_destroy(&store);
+    limits.stall_after_us = 0;
+    store = runs_new_memory(&limits);
+    record(TE_TRAINING_STARTED, "a", "t1", 1, 0, 0);
+    runs_watch(store, 100000 * SEC);
+    cr_assert_eq(state_of("a"), RUN_RUNNING);
 }

@@ -127,3 +127,24 @@ test('decimation for drawing keeps first, last and the extremes of each bucket, 
   const small = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
   assert.equal(decimate(small, 100), small);
 });
+
+test('training_stalled and training_resumed from the bridge: stalled, then running again', () => {
+  const s = new Store();
+  s.onEvent('training_started', started(), meta(1));
+  s.onEvent('training_progress', progress(1), meta(2));
+  const [run] = s.runs.values();
+  const events = s.events;
+  s.onEvent('training_stalled', { scenario_name: 'alpha', episodes_completed: 1, silent_ms: 15000 }, meta(2));
+  assert.equal(run.state, 'stalled');
+  assert.equal(s.events, events, 'not trainer activity');
+  s.onEvent('training_resumed', { scenario_name: 'alpha', episode: 1 }, meta(2));
+  assert.equal(run.state, 'running');
+  s.onEvent('training_progress', progress(2), meta(3));
+  s.onEvent('training_completed', { scenario_name: 'alpha', episodes_completed: 2, final_metrics: {} }, meta(4));
+  s.onEvent('training_stalled', { scenario_name: 'alpha', episodes_completed: 2, silent_ms: 1 }, meta(4));
+  assert.equal(run.state, 'completed', 'a finished run does not stall');
+  const late = new Store();
+  late.onEvent('training_history', { scenario_name: 'alpha', trainer: 't1', state: 'stalled', started: started(),
+    columns: ['episode'], points: [[1]], latest: progress(1), terminal: null }, { scenario_name: 'alpha', trainer: 't1', replay: true });
+  assert.equal([...late.runs.values()][0].state, 'stalled');
+});
