@@ -271,6 +271,15 @@ static int set_transports(struct options_parse *p, const struct options_opt *o, 
     return 0;
 }
 
+/* Any text; "" means unset (NULL). Replaces the previous value. */
+static int set_string(struct options_parse *p, const struct options_opt *o, const char *text)
+{
+    char **value = field(p->cfg, o->offset);
+    free(*value);
+    *value = text[0] ? xstrdup(text) : NULL;
+    return 0;
+}
+
 /* ---- sources */
 
 /* Applies one value. A flag adds to a list (its first use replacing what
@@ -297,6 +306,8 @@ static int apply(struct options_parse *p, const struct options_opt *o, const cha
         return set_log_level(p, o, text, where);
     case OPTIONS_TRANSPORTS:
         return set_transports(p, o, text, where);
+    case OPTIONS_STRING:
+        return set_string(p, o, text);
     default:
         return options_fail(p, "%s takes no value", where);
     }
@@ -442,8 +453,14 @@ void options_fini(const struct options_spec *spec, void *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < spec->n_opts; i++) {
-        if (is_list(&spec->opts[i]))
-            options_clear_list(cfg, &spec->opts[i]);
+        const struct options_opt *o = &spec->opts[i];
+        if (is_list(o))
+            options_clear_list(cfg, o);
+        if (o->kind == OPTIONS_STRING && !o->set) {
+            char **value = field(cfg, o->offset);
+            free(*value);
+            *value = NULL;
+        }
     }
 }
 

@@ -24,6 +24,7 @@ enum options_kind {
     OPTIONS_INT,        /* int from min to max */
     OPTIONS_SIZE,       /* size_t from min to max */
     OPTIONS_LOG_LEVEL,  /* enum log_level */
+    OPTIONS_STRING,     /* char * at offset (a path, a name), NULL when empty; owned */
     OPTIONS_HELP,       /* switch: print the help and exit */
     OPTIONS_VERSION     /* switch: print "program version" and exit */
 };
