@@ -1,0 +1,49 @@
+/* quota: how many Engine.IO sessions the bridge holds, in all and per
+ * client address, and how fast one client may send packets. Owns the
+ * per-address counts (a czmq hash of address -> count); the per-session
+ * rate state is a small struct the session's owner embeds. Time is passed
+ * in, so the policy is testable without clocks. Loop thread only. */
+#ifndef TB_QUOTA_H
+#define TB_QUOTA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QUOTA_RATE_SECONDS 5 /* seconds in a row over the rate before a close */
+
+enum quota_verdict {
+    QUOTA_OK = 0,   /* admitted and counted: release it later */
+    QUOTA_TOTAL,    /* --max-connections reached */
+    QUOTA_PER_ADDR, /* --max-connections-per-ip reached for this address */
+};
+
+struct quota;
+
+/* Caller frees with quota_destroy. */
+struct quota *quota_new(size_t max_total, size_t max_per_addr);
+void quota_destroy(struct quota **q_p); /* NULL-safe; sets *q_p = NULL */
+
+/* Counts a new session from addr (a numeric address, borrowed) if both
+ * bounds allow it. Only QUOTA_OK counts anything. */
+enum quota_verdict quota_admit(struct quota *l, const char *addr);
+
+/* Forgets one session admitted from addr. */
+void quota_release(struct quota *l, const char *addr);
+
+size_t quota_n_total(const struct quota *l);
+size_t quota_n_from(const struct quota *l, const char *addr);
+
+/* The packet rate of one client: packets counted per wall-clock second. */
+struct quota_rate {
+    int64_t second;       /* the second being counted */
+    uint32_t n_in_second; /* packets in it so far */
+    uint32_t n_hot;       /* seconds in a row, before it, over the rate */
+};
+
+/* Counts one packet at now_ms. Returns true when the client has sent more
+ * than max_per_s packets in each of QUOTA_RATE_SECONDS seconds in a row
+ * (this one included): the caller closes it. */
+bool quota_rate_note(struct quota_rate *r, int64_t now_ms, uint32_t max_per_s);
+
+#endif
