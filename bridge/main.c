@@ -3,10 +3,12 @@
  * sessions, ZeroMQ ingest), prints the ready line, runs the loop, and on
  * SIGINT/SIGTERM closes every client and tears down in reverse order. */
 #include <czmq.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "eio.h"
 #include "ingest.h"
@@ -45,14 +47,37 @@ static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
 }
 
 static void print_ready_line(const struct cfg *cfg, const struct server *srv,
-                             const struct ingest *ingest)
+                             const struct ingest *ingest, const struct auth *auth)
 {
     char endpoints[2048];
     if (ingest_endpoints(ingest, endpoints, sizeof endpoints) < 0)
         strcpy(endpoints, "?");
-    printf("trainbridge listening on %s:%d zmq %s\n", cfg->listen_host, server_port(srv),
-           endpoints);
+    printf("trainbridge listening on %s:%d zmq %s auth %s\n", cfg->listen_host, server_port(srv),
+           endpoints, auth ? "on" : "off");
     fflush(stdout);
+}
+
+/* The token verifier, if any flag asks for one; *auth_p stays NULL when
+ * auth is off. Returns -EINVAL (logged) when a key cannot be loaded. */
+static int make_auth(const struct cfg *cfg, struct auth **auth_p)
+{
+    struct auth_config acfg = {.secret_path = cfg->auth_jwt_secret,
+                               .previous_secret_path = cfg->auth_jwt_previous_secret,
+                               .previous_valid_until = cfg->auth_previous_valid_until,
+                               .public_key_path = cfg->auth_jwt_public_key,
+                               .leeway_s = cfg->auth_leeway_s,
+                               .audience = cfg->auth_audience,
+                               .issuer = cfg->auth_issuer};
+    char err[512];
+    *auth_p = NULL;
+    if (!auth_config_enabled(&acfg))
+        return 0;
+    *auth_p = auth_new(&acfg, err, sizeof err);
+    if (!*auth_p) {
+        log_error("main", "%s", err);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 static int run(const struct cfg *cfg)
@@ -62,10 +87,13 @@ static int run(const struct cfg *cfg)
     struct rooms *rooms = rooms_new();
     struct sio *sio = sio_new(rooms, &m, cfg->max_rooms_per_client);
     struct server_ctx ctx = {.cfg = cfg, .m = &m, .rooms = rooms};
-    struct server *srv = server_new(cfg, &ctx);
+    struct auth *auth = NULL;
+    struct server *srv = make_auth(cfg, &auth) < 0 ? NULL : server_new(cfg, &ctx);
     int rc = 1;
     if (!srv)
         goto out;
+    if (auth)
+        sio_set_auth(sio, auth, server_lws_context(srv));
     struct eio_server_opts opts = {.ping_interval_ms = cfg->ping_interval_ms,
                                    .ping_timeout_ms = cfg->ping_timeout_ms,
                                    .max_payload = cfg->max_payload,
@@ -80,7 +108,7 @@ static int run(const struct cfg *cfg)
     if (!ctx.ingest || ingest_attach(ctx.ingest, server_lws_context(srv), server_vhost(srv),
                                      "trainbridge-zmq") < 0)
         goto out;
-    print_ready_line(cfg, srv, ctx.ingest);
+    print_ready_line(cfg, srv, ctx.ingest, auth);
     rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
     log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(ctx.eio));
     server_drain(srv, DRAIN_DEADLINE_MS);
@@ -90,6 +118,7 @@ out:
     eio_server_destroy(&ctx.eio);
     sio_destroy(&sio);
     rooms_destroy(&rooms);
+    auth_destroy(&auth);
     return rc;
 }
 

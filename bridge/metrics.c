@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "xalloc.h"
+
+_Static_assert(AUTH_N_REASONS <= METRICS_AUTH_REASONS, "metrics: auth reasons");
 
 struct metric_desc {
     const char *name;
@@ -36,6 +39,22 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
                                    "Engine.IO handshakes refused (HTTP 400)."},
     [METRIC_SUBSCRIBES] = {"trainbridge_subscribes_total", "Successful subscribe_training."},
     [METRIC_UNSUBSCRIBES] = {"trainbridge_unsubscribes_total", "Successful unsubscribe_training."},
+    [METRIC_AUTH_ACCEPTED] = {"trainbridge_auth_accepted_total",
+                              "Socket.IO CONNECTs with a valid token."},
+    [METRIC_SUBSCRIBES_FORBIDDEN] = {"trainbridge_subscribes_forbidden_total",
+                                     "subscribe_training outside the token's scenarios."},
+    [METRIC_CLIENTS_TOKEN_EXPIRED] = {"trainbridge_clients_token_expired_total",
+                                      "Transports closed when their token expired."},
+    [METRIC_ORIGIN_REFUSED] = {"trainbridge_origin_refused_total",
+                               "Handshakes and upgrades refused for their Origin (HTTP 403)."},
+    [METRIC_CONN_REFUSED_TOTAL] = {"trainbridge_connections_refused_total",
+                                   "Handshakes refused at --max-connections (HTTP 503)."},
+    [METRIC_CONN_REFUSED_PER_IP] = {"trainbridge_connections_refused_per_ip_total",
+                                    "Handshakes refused at --max-connections-per-ip (HTTP 503)."},
+    [METRIC_CLIENTS_RATE_LIMITED] = {"trainbridge_clients_rate_limited_total",
+                                     "Clients closed for sending too many packets per second."},
+    [METRIC_ZMQ_AUTH_FAILURES] = {"trainbridge_zmq_auth_failures_total",
+                                  "Trainer connections refused by CURVE authentication."},
 };
 
 static const struct metric_desc gauge_descs[GAUGE_COUNT] = {
@@ -80,6 +99,15 @@ static void render_rejects(struct text *t, const struct metrics *m)
                m->rejected[r]);
 }
 
+static void render_auth_refused(struct text *t, const struct metrics *m)
+{
+    const char *name = "trainbridge_auth_refused_total";
+    append(t, "# HELP %s Socket.IO CONNECTs refused, by reason.\n# TYPE %s counter\n", name, name);
+    for (int r = AUTH_OK + 1; r < AUTH_N_REASONS; r++)
+        append(t, "%s{reason=\"%s\"} %" PRIu64 "\n", name, auth_reason_name((enum auth_reason)r),
+               m->auth_refused[r]);
+}
+
 char *metrics_render_new(const struct metrics *m, size_t *len_out)
 {
     struct text t = {.buf = xmalloc(4096), .len = 0, .cap = 4096};
@@ -90,6 +118,7 @@ char *metrics_render_new(const struct metrics *m, size_t *len_out)
                d->name, m->counters[i]);
     }
     render_rejects(&t, m);
+    render_auth_refused(&t, m);
     for (int i = 0; i < GAUGE_COUNT; i++) {
         const struct metric_desc *d = &gauge_descs[i];
         append(&t, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRId64 "\n", d->name, d->help, d->name,

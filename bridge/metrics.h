@@ -25,6 +25,14 @@ enum metric_id {
     METRIC_HANDSHAKES_REFUSED,     /* bad Engine.IO handshakes (HTTP 400) */
     METRIC_SUBSCRIBES,             /* successful subscribe_training */
     METRIC_UNSUBSCRIBES,           /* successful unsubscribe_training */
+    METRIC_AUTH_ACCEPTED,          /* CONNECTs with a valid token */
+    METRIC_SUBSCRIBES_FORBIDDEN,   /* subscribe_training outside the token's scenarios */
+    METRIC_CLIENTS_TOKEN_EXPIRED,  /* transports closed at their token's exp */
+    METRIC_ORIGIN_REFUSED,         /* handshakes/upgrades refused for their Origin (403) */
+    METRIC_CONN_REFUSED_TOTAL,     /* handshakes refused at --max-connections (503) */
+    METRIC_CONN_REFUSED_PER_IP,    /* handshakes refused at --max-connections-per-ip (503) */
+    METRIC_CLIENTS_RATE_LIMITED,   /* closed for passing --max-client-packets-per-s */
+    METRIC_ZMQ_AUTH_FAILURES,      /* trainers refused by CURVE/ZAP (socket monitor) */
     METRIC_COUNT
 };
 
@@ -36,9 +44,12 @@ enum gauge_id {
     GAUGE_COUNT
 };
 
+#define METRICS_AUTH_REASONS 16 /* room for enum auth_reason */
+
 struct metrics {
     uint64_t counters[METRIC_COUNT];
-    uint64_t rejected[TE_ERRC_COUNT]; /* ingest rejects by reason */
+    uint64_t rejected[TE_ERRC_COUNT];            /* ingest rejects by reason */
+    uint64_t auth_refused[METRICS_AUTH_REASONS]; /* CONNECTs refused, by enum auth_reason */
     int64_t gauges[GAUGE_COUNT];
 };
 
@@ -61,6 +72,12 @@ static inline void metrics_reject(struct metrics *m, enum te_errc reason)
 {
     if (reason < TE_ERRC_COUNT)
         m->rejected[reason]++;
+}
+
+static inline void metrics_auth_refused(struct metrics *m, int reason)
+{
+    if (reason >= 0 && reason < METRICS_AUTH_REASONS)
+        m->auth_refused[reason]++;
 }
 
 /* Renders every metric as Prometheus text into a new NUL-terminated buffer;

@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <libwebsockets.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "metrics.h"
 #include "rooms.h"
@@ -19,7 +22,9 @@ struct sio {
     struct rooms *rooms;
     struct metrics *m;
     size_t max_rooms_per_client;
-    uint64_t n_broadcasts; /* numbers broadcasts, so a client in two rooms gets one copy */
+    uint64_t n_broadcasts;   /* numbers broadcasts, so a client in two rooms gets one copy */
+    const struct auth *auth; /* NULL: no tokens required */
+    struct lws_context *ctx; /* for token expiry timers */
 };
 
 struct sio_client {
@@ -29,6 +34,9 @@ struct sio_client {
     uint64_t last_broadcast;   /* n_broadcasts of the last event queued */
     unsigned n_attachments_left;
     struct sio_packet pending; /* a binary packet waiting for its attachments */
+    struct sio *sio;
+    struct auth_grant *grant;          /* the CONNECT token's claims, when auth is on */
+    lws_sorted_usec_list_t sul_expiry; /* closes the transport at the token's exp */
 };
 
 /* ------------------------------------------------------------ replies */
@@ -80,13 +88,64 @@ static void protocol_error(struct sio *sio, struct sio_client *c, const char *wh
 
 /* ------------------------------------------------------------ packets */
 
+/* The token's exp has come: the transport is closed (not a Socket.IO
+ * DISCONNECT), so a client reconnects and may present a fresh token. */
+static void on_token_expired(lws_sorted_usec_list_t *sul)
+{
+    struct sio_client *c = lws_container_of(sul, struct sio_client, sul_expiry);
+    metrics_inc(c->sio->m, METRIC_CLIENTS_TOKEN_EXPIRED);
+    log_info_limited("sio", "closing session: token expired sid=%s", eio_session_sid(c->session));
+    eio_session_close(c->session, "token expired");
+}
+
+static void arm_expiry(struct sio *sio, struct sio_client *c, int64_t now_s)
+{
+    int64_t at = auth_grant_expires_at(c->grant);
+    lws_sul_cancel(&c->sul_expiry);
+    if (at <= 0)
+        return;
+    lws_usec_t delay = (lws_usec_t)(at - now_s) * LWS_US_PER_SEC;
+    lws_sul_schedule(sio->ctx, 0, &c->sul_expiry, on_token_expired, delay > 0 ? delay : 1);
+}
+
+/* Checks the CONNECT's token when auth is on; keeps its grant. Returns
+ * AUTH_OK or why the client is refused. */
+static enum auth_reason authorize(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+{
+    if (!sio->auth)
+        return AUTH_OK;
+    const char *token = NULL;
+    size_t len = 0;
+    int64_t now_s = (int64_t)time(NULL);
+    struct auth_grant *grant = NULL;
+    enum auth_reason r = auth_token_from_connect(p->data, &token, &len);
+    if (r == AUTH_OK)
+        r = auth_verify(sio->auth, token, len, now_s, &grant);
+    if (r != AUTH_OK) {
+        metrics_auth_refused(sio->m, (int)r);
+        log_info_limited("sio", "CONNECT refused: %s token sid=%s", auth_reason_name(r),
+                         eio_session_sid(c->session));
+        return r;
+    }
+    metrics_inc(sio->m, METRIC_AUTH_ACCEPTED);
+    auth_grant_destroy(&c->grant);
+    c->grant = grant;
+    arm_expiry(sio, c, now_s);
+    return AUTH_OK;
+}
+
 static void on_connect(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
 {
     struct sio_packet reply = {.type = SIO_CONNECT};
     snprintf(reply.nsp, sizeof reply.nsp, "%s", p->nsp);
+    enum auth_reason why = AUTH_OK;
     if (strcmp(p->nsp, "/") != 0) {
         reply.type = SIO_CONNECT_ERROR;
         reply.data = json_pack("{s:s}", "message", "Invalid namespace");
+    } else if ((why = authorize(sio, c, p)) != AUTH_OK) {
+        reply.type = SIO_CONNECT_ERROR;
+        reply.data = json_pack("{s:s, s:{s:s}}", "message", "unauthorized", "data", "reason",
+                               auth_reason_name(why));
     } else {
         c->is_connected = true;
         eio_session_mark_connected(c->session);
@@ -123,7 +182,12 @@ static void on_subscribe(struct sio *sio, struct sio_client *c, const struct sio
 {
     const char *error = NULL;
     const char *scenario = requested_scenario(p, &error);
-    if (scenario && is_join) {
+    if (scenario && is_join && sio->auth && !auth_grant_allows(c->grant, scenario)) {
+        metrics_inc(sio->m, METRIC_SUBSCRIBES_FORBIDDEN);
+        log_info_limited("sio", "subscribe to %s forbidden by the token sid=%s", scenario,
+                         eio_session_sid(c->session));
+        error = "forbidden";
+    } else if (scenario && is_join) {
         int rc = rooms_join(sio->rooms, scenario, c->session, sio->max_rooms_per_client);
         if (rc == -E2BIG)
             error = "too many subscriptions for one client";
@@ -225,9 +289,9 @@ static void on_text(struct sio *sio, struct sio_client *c, const char *data, siz
 
 static void on_open(struct eio_session *s, void *arg)
 {
-    (void)arg;
     struct sio_client *c = xcalloc(1, sizeof *c);
     c->session = s;
+    c->sio = arg;
     eio_sid_generate(c->sid);
     eio_session_set_app(s, c);
 }
@@ -248,8 +312,11 @@ static void on_close(struct eio_session *s, void *arg)
     struct sio *sio = arg;
     struct sio_client *c = eio_session_app(s);
     rooms_leave_all(sio->rooms, s);
-    if (c)
+    if (c) {
         sio_packet_fini(&c->pending);
+        lws_sul_cancel(&c->sul_expiry);
+        auth_grant_destroy(&c->grant);
+    }
     free(c);
     eio_session_set_app(s, NULL);
 }
@@ -271,6 +338,12 @@ void sio_destroy(struct sio **sio_p)
         return;
     free(*sio_p);
     *sio_p = NULL;
+}
+
+void sio_set_auth(struct sio *sio, const struct auth *auth, struct lws_context *ctx)
+{
+    sio->auth = auth;
+    sio->ctx = ctx;
 }
 
 struct eio_handler sio_eio_handler(struct sio *sio)

@@ -14,6 +14,8 @@
 
 #include "eio.h"
 
+struct auth;
+struct lws_context;
 struct metrics;
 struct rooms;
 struct sio;
@@ -23,6 +25,14 @@ struct sio;
 /* Caller frees with sio_destroy, after every session is gone. */
 struct sio *sio_new(struct rooms *rooms, struct metrics *m, size_t max_rooms_per_client);
 void sio_destroy(struct sio **sio_p); /* NULL-safe; sets *sio_p = NULL */
+
+/* Requires a valid token on CONNECT from now on (README "Security"): a
+ * CONNECT without one is answered CONNECT_ERROR {"message":"unauthorized",
+ * "data":{"reason":...}}, subscribe_training outside the token's scenarios
+ * is acknowledged {"ok":false,"error":"forbidden"}, and a client's
+ * transport is closed when its token expires (timers on ctx). auth and ctx
+ * are borrowed and outlive sio. */
+void sio_set_auth(struct sio *sio, const struct auth *auth, struct lws_context *ctx);
 
 /* The Engine.IO handler that routes sessions' messages into this layer. */
 struct eio_handler sio_eio_handler(struct sio *sio);

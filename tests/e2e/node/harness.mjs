@@ -257,7 +257,7 @@ export function metricByLabel(m, name, label) {
 
 // ------------------------------------------------------------ the bridge
 
-const READY_RE = /^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)$/;
+const READY_RE = /^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)(?: .+)?$/;
 
 export class Bridge {
   constructor(proc, port, zmqEndpoints, readyLine) {

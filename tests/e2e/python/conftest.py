@@ -33,7 +33,7 @@ BIN_DIR = os.environ.get("TB_BIN_DIR") or os.path.join(REPO_DIR, "build", "bin")
 sys.path.insert(0, os.path.join(E2E_DIR, "tools"))
 sys.path.insert(0, os.path.join(REPO_DIR, "proto", "python"))
 
-READY_RE = re.compile(r"^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)$")
+READY_RE = re.compile(r"^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)(?: .+)?$")
 
 PAYLOAD_FIELDS = {
     "training_started": {"scenario_name": str, "num_episodes": int, "start_time": str},
@@ -201,7 +201,7 @@ class Client:
     Engine.IO transport each one arrived on. transports=None: the library's
     default (long-polling, then the upgrade to WebSocket)."""
 
-    def __init__(self, url, transports=("websocket",)):
+    def __init__(self, url, transports=("websocket",), auth=None, **connect_kwargs):
         self.sio = socketio.Client(reconnection=False)
         self.events = []
         self.transports = []
@@ -218,7 +218,8 @@ class Client:
         def disconnect():
             self.disconnected.set()
 
-        self.sio.connect(url, transports=list(transports) if transports else None, wait_timeout=5)
+        self.sio.connect(url, transports=list(transports) if transports else None, wait_timeout=5,
+                         auth=auth, **connect_kwargs)
 
     def subscribe(self, scenario, event="subscribe_training"):
         ack = self.sio.call(event, {"scenario_name": scenario}, timeout=5)
@@ -333,8 +334,8 @@ def bridge(bridge_factory):
 def client_factory():
     made = []
 
-    def make(b, transports=("websocket",)):
-        c = Client(b.url, transports)
+    def make(b, transports=("websocket",), auth=None, **connect_kwargs):
+        c = Client(b.url, transports, auth=auth, **connect_kwargs)
         made.append(c)
         return c
 
