@@ -94,6 +94,7 @@ static int run(const struct cfg *cfg)
         goto out;
     if (auth)
         sio_set_auth(sio, auth, server_lws_context(srv));
+    sio_set_packet_rate(sio, (unsigned)cfg->max_client_packets_per_s);
     struct eio_server_opts opts = {.ping_interval_ms = cfg->ping_interval_ms,
                                    .ping_timeout_ms = cfg->ping_timeout_ms,
                                    .max_payload = cfg->max_payload,

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
+#include "quota.h"
 #include "rooms.h"
 #include "sio_packet.h"
 #include "trainevents.h"
@@ -22,9 +23,10 @@ struct sio {
     struct rooms *rooms;
     struct metrics *m;
     size_t max_rooms_per_client;
-    uint64_t n_broadcasts;   /* numbers broadcasts, so a client in two rooms gets one copy */
-    const struct auth *auth; /* NULL: no tokens required */
-    struct lws_context *ctx; /* for token expiry timers */
+    uint64_t n_broadcasts;      /* numbers broadcasts, so a client in two rooms gets one copy */
+    const struct auth *auth;    /* NULL: no tokens required */
+    struct lws_context *ctx;    /* for token expiry timers */
+    unsigned max_packets_per_s; /* 0: unlimited */
 };
 
 struct sio_client {
@@ -37,6 +39,7 @@ struct sio_client {
     struct sio *sio;
     struct auth_grant *grant;          /* the CONNECT token's claims, when auth is on */
     lws_sorted_usec_list_t sul_expiry; /* closes the transport at the token's exp */
+    struct quota_rate rate;            /* messages per second from this client */
 };
 
 /* ------------------------------------------------------------ replies */
@@ -296,11 +299,31 @@ static void on_open(struct eio_session *s, void *arg)
     eio_session_set_app(s, c);
 }
 
+/* True (and the client is dropped) when it has been flooding for
+ * QUOTA_RATE_SECONDS seconds. */
+static bool is_flooding(struct sio *sio, struct sio_client *c)
+{
+    if (!sio->max_packets_per_s)
+        return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!quota_rate_note(&c->rate, now_ms, sio->max_packets_per_s))
+        return false;
+    metrics_inc(sio->m, METRIC_CLIENTS_RATE_LIMITED);
+    log_warn_limited("sio", "closing session: more than %u packets/s for %d s sid=%s",
+                     sio->max_packets_per_s, QUOTA_RATE_SECONDS, eio_session_sid(c->session));
+    eio_session_drop(c->session, "packet rate limit");
+    return true;
+}
+
 static void on_message(struct eio_session *s, const char *data, size_t len, bool is_binary,
                        void *arg)
 {
     struct sio *sio = arg;
     struct sio_client *c = eio_session_app(s);
+    if (eio_session_is_closing(s) || is_flooding(sio, c))
+        return;
     if (is_binary)
         on_attachment(sio, c);
     else
@@ -344,6 +367,11 @@ void sio_set_auth(struct sio *sio, const struct auth *auth, struct lws_context *
 {
     sio->auth = auth;
     sio->ctx = ctx;
+}
+
+void sio_set_packet_rate(struct sio *sio, unsigned max_per_s)
+{
+    sio->max_packets_per_s = max_per_s;
 }
 
 struct eio_handler sio_eio_handler(struct sio *sio)

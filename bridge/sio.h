@@ -34,6 +34,10 @@ void sio_destroy(struct sio **sio_p); /* NULL-safe; sets *sio_p = NULL */
  * are borrowed and outlive sio. */
 void sio_set_auth(struct sio *sio, const struct auth *auth, struct lws_context *ctx);
 
+/* Closes a client that sends more than max_per_s messages in each of
+ * QUOTA_RATE_SECONDS seconds in a row (0: no limit, the default). */
+void sio_set_packet_rate(struct sio *sio, unsigned max_per_s);
+
 /* The Engine.IO handler that routes sessions' messages into this layer. */
 struct eio_handler sio_eio_handler(struct sio *sio);
 
