@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "xalloc.h"
+#include "zcurve.h"
 
 #define INGEST_RCVHWM 100000
 #define SAFETY_TICK_US (250 * LWS_US_PER_MS)
@@ -27,6 +28,7 @@ struct ingest {
     struct lws *wsi; /* the adopted descriptor */
     lws_sorted_usec_list_t sul_carry_on;
     lws_sorted_usec_list_t sul_safety;
+    struct zcurve *curve; /* --zmq-curve-secret: the SUB socket is a CURVE server */
 };
 
 /* ------------------------------------------------------------ setup */
@@ -60,6 +62,21 @@ static int attach_endpoints(struct ingest *in, const struct cfg *cfg)
     return 0;
 }
 
+/* With --zmq-curve-secret, only trainers whose certificates are in
+ * --zmq-curve-clients may publish (zcurve.c). */
+static int secure_socket(struct ingest *in, const struct cfg *cfg)
+{
+    char err[512];
+    if (!cfg->zmq_curve_secret)
+        return 0;
+    in->curve = zcurve_new(cfg->zmq_curve_secret, cfg->zmq_curve_clients, err, sizeof err);
+    if (!in->curve) {
+        log_error("ingest", "%s", err);
+        return -EINVAL;
+    }
+    return zcurve_apply(in->curve, in->sub);
+}
+
 struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event_fn *fn, void *arg)
 {
     struct ingest *in = xcalloc(1, sizeof *in);
@@ -77,7 +94,7 @@ struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event
     zsock_set_maxmsgsize(in->sub, INGEST_MAX_MSG_BYTES);
     zsock_set_linger(in->sub, 0);
     zsock_set_subscribe(in->sub, "");
-    if (attach_endpoints(in, cfg) < 0)
+    if (secure_socket(in, cfg) < 0 || attach_endpoints(in, cfg) < 0)
         ingest_destroy(&in);
     return in;
 }
@@ -92,6 +109,7 @@ void ingest_destroy(struct ingest **in_p)
         lws_sul_cancel(&in->sul_safety);
         lws_set_opaque_user_data(in->wsi, NULL);
     }
+    zcurve_destroy(&in->curve); /* its monitor first: it watches the socket */
     zsock_destroy(&in->sub);
     zhashx_destroy(&in->last_seq);
     free(in);
@@ -103,6 +121,7 @@ static void on_safety_tick(lws_sorted_usec_list_t *sul)
     struct ingest *in = lws_container_of(sul, struct ingest, sul_safety);
     if (zsock_events(in->sub) & ZMQ_POLLIN)
         ingest_on_readable(in);
+    metrics_add(in->m, METRIC_ZMQ_AUTH_FAILURES, zcurve_take_failures(in->curve));
     lws_sul_schedule(in->ctx, 0, &in->sul_safety, on_safety_tick, SAFETY_TICK_US);
 }
 
