@@ -19,6 +19,7 @@ struct eio_server {
     size_t queued_bytes;
     struct packet *ping_pkt;  /* "2", shared by every session */
     struct packet *close_pkt; /* "1" */
+    bool is_accepting;
 };
 
 struct eio_session {
@@ -107,13 +108,6 @@ static void cancel_timers(struct eio_session *s)
     lws_sul_cancel(&s->sul_connect);
 }
 
-static void protocol_error(struct eio_session *s, const char *why)
-{
-    metrics_inc(s->srv->m, METRIC_CLIENT_PROTOCOL_ERRORS);
-    log_info_limited("eio", "closing session: %s sid=%s", why, s->sid);
-    eio_session_drop(s, why);
-}
-
 /* The client sent a close packet: nothing more is sent. A long poll still
  * held is answered with a noop (the transport's nudge), then the session
  * ends; a WebSocket just closes. */
@@ -154,6 +148,7 @@ struct eio_server *eio_server_new(struct lws_context *ctx, const struct eio_serv
     srv->by_sid = zhashx_new();
     srv->ping_pkt = packet_from_text("2", 1);
     srv->close_pkt = packet_from_text("1", 1);
+    srv->is_accepting = true;
     return srv;
 }
 
@@ -200,7 +195,28 @@ static int close_one(struct lws_dll2 *d, void *user)
 
 void eio_server_close_all(struct eio_server *srv)
 {
+    srv->is_accepting = false;
     lws_dll2_foreach_safe(&srv->sessions, NULL, close_one);
+}
+
+bool eio_server_is_accepting(const struct eio_server *srv)
+{
+    return srv->is_accepting;
+}
+
+void eio_server_note_refused(struct eio_server *srv)
+{
+    metrics_inc(srv->m, METRIC_HANDSHAKES_REFUSED);
+}
+
+bool eio_server_allows_origin(const struct eio_server *srv, const char *origin)
+{
+    for (size_t i = 0; i < srv->opts.n_cors_origins; i++) {
+        const char *o = srv->opts.cors_origins[i];
+        if (strcmp(o, "*") == 0 || strcmp(o, origin) == 0)
+            return true;
+    }
+    return false;
 }
 
 static int free_if_unconnected(struct lws_dll2 *d, void *user)
@@ -291,7 +307,7 @@ void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, 
     const char *payload;
     size_t payload_len;
     if (eio_packet_parse(data, len, &type, &payload, &payload_len) < 0) {
-        protocol_error(s, "malformed Engine.IO packet");
+        eio_session_fail(s, EIO_END_NOW, "malformed Engine.IO packet");
         return;
     }
     switch (type) {
@@ -311,7 +327,7 @@ void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, 
     case EIO_NOOP:
         return;
     default:
-        protocol_error(s, "unexpected Engine.IO packet type");
+        eio_session_fail(s, EIO_END_NOW, "unexpected Engine.IO packet type");
         return;
     }
 }
@@ -396,6 +412,16 @@ void eio_session_drop(struct eio_session *s, const char *reason)
     s->is_end_now = true;
     cancel_timers(s);
     s->ops->abort(s);
+}
+
+void eio_session_fail(struct eio_session *s, enum eio_end end, const char *why)
+{
+    metrics_inc(s->srv->m, METRIC_CLIENT_PROTOCOL_ERRORS);
+    log_info_limited("eio", "closing session: %s sid=%s", why, s->sid);
+    if (end == EIO_END_GRACEFUL)
+        eio_session_close(s, why);
+    else
+        eio_session_drop(s, why);
 }
 
 bool eio_session_is_closing(const struct eio_session *s)

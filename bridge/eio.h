@@ -66,6 +66,14 @@ struct eio_server_opts {
     int connect_timeout_ms;    /* until eio_session_mark_connected; 0 = none */
     bool allow_polling;        /* transports offered (--transports) */
     bool allow_websocket;
+    char *const *cors_origins; /* --cors-origin list (borrowed; "*" = any), or NULL */
+    size_t n_cors_origins;
+};
+
+/* How a session that broke the protocol ends. */
+enum eio_end {
+    EIO_END_NOW,     /* drop the connection, nothing more is written */
+    EIO_END_GRACEFUL /* queue a close packet, flush, then end */
 };
 
 /* Caller frees with eio_server_destroy (after every session is gone). */
@@ -80,8 +88,18 @@ struct eio_session *eio_server_find(const struct eio_server *srv, const char *si
 size_t eio_server_n_sessions(const struct eio_server *srv);
 size_t eio_server_queued_bytes(const struct eio_server *srv);
 
-/* Closes every session with an Engine.IO close packet (shutdown). */
+/* Closes every session with an Engine.IO close packet and stops accepting
+ * new ones (shutdown). */
 void eio_server_close_all(struct eio_server *srv);
+
+/* False once shutdown began: handshakes are then refused (Forbidden). */
+bool eio_server_is_accepting(const struct eio_server *srv);
+
+/* A handshake or upgrade request was refused (counted in metrics). */
+void eio_server_note_refused(struct eio_server *srv);
+
+/* Whether a request from origin may get CORS headers (--cors-origin). */
+bool eio_server_allows_origin(const struct eio_server *srv, const char *origin);
 
 /* Frees every session no connection holds (long-polling ones): the end of
  * a shutdown, while the lws context still exists. WebSocket sessions go
@@ -149,6 +167,10 @@ void eio_session_close(struct eio_session *s, const char *reason);
 
 /* Immediate close without flushing (slow or hostile peer). */
 void eio_session_drop(struct eio_session *s, const char *reason);
+
+/* The peer broke the protocol: counts it, logs why (rate-limited, with the
+ * sid) and ends the session as end says. */
+void eio_session_fail(struct eio_session *s, enum eio_end end, const char *why);
 
 /* True once close or drop was called: nothing more will be sent. */
 bool eio_session_is_closing(const struct eio_session *s);

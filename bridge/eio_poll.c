@@ -8,8 +8,6 @@
 #include "eio.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
-#include "server.h"
 #include "xalloc.h"
 
 static const char CONTENT_TYPE_PAYLOAD[] = "text/plain; charset=UTF-8";
@@ -106,23 +104,40 @@ static struct eio_session *session_of(const struct poll_conn *pc)
     return s;
 }
 
-/* Counts and logs a client's protocol error and ends its session: at once
- * (drop), or with a close packet to the held poll (close). */
-static void protocol_error(struct server_ctx *ctx, struct eio_session *s, const char *why,
-                           bool is_graceful)
+static const char *cors_origin(const struct poll_conn *pc)
 {
-    if (ctx->m)
-        metrics_inc(ctx->m, METRIC_CLIENT_PROTOCOL_ERRORS);
-    log_info_limited("eio_poll", "closing session: %s sid=%s", why, eio_session_sid(s));
-    if (is_graceful)
-        eio_session_close(s, why);
-    else
-        eio_session_drop(s, why);
+    return pc->origin[0] ? pc->origin : NULL;
 }
 
-static int respond_payload(struct lws *wsi, struct server_ctx *ctx, const char *body, size_t len)
+static int respond(struct lws *wsi, struct http_out *out, const struct poll_conn *pc, int status,
+                   const char *content_type, const char *body, size_t len)
 {
-    return http_respond(wsi, ctx, HTTP_STATUS_OK, CONTENT_TYPE_PAYLOAD, body, len);
+    struct http_response r = {.status = status,
+                              .content_type = content_type,
+                              .body = body,
+                              .len = len,
+                              .allow_origin = cors_origin(pc)};
+    return http_respond(wsi, out, &r);
+}
+
+/* A refused request (Engine.IO error body), counted. */
+static int refuse(struct lws *wsi, struct http_out *out, const struct poll_conn *pc,
+                  struct eio_server *eio, enum eio_errc errc)
+{
+    eio_server_note_refused(eio);
+    return http_respond_eio_error(wsi, out, errc, cors_origin(pc));
+}
+
+/* Answers a held poll from its WRITEABLE callback. */
+static int answer_now(struct lws *wsi, struct http_out *out, const struct poll_conn *pc,
+                      const char *body, size_t len)
+{
+    struct http_response r = {.status = HTTP_STATUS_OK,
+                              .content_type = CONTENT_TYPE_PAYLOAD,
+                              .body = body,
+                              .len = len,
+                              .allow_origin = cors_origin(pc)};
+    return http_respond_now(wsi, out, &r);
 }
 
 /* Makes wsi the session's held poll, answered as soon as there is
@@ -138,108 +153,153 @@ static int hold_poll(struct lws *wsi, struct poll_conn *pc, struct eio_session *
     return 0;
 }
 
-static void bind_request(struct poll_conn *pc, struct eio_server *eio, const char *sid,
-                         enum poll_method method)
+static void bind_request(struct poll_conn *pc, const char *sid)
 {
-    pc->eio = eio;
-    pc->method = method;
     snprintf(pc->sid, sizeof pc->sid, "%s", sid);
 }
 
 /* ------------------------------------------------------------ requests */
 
-static int handshake(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
-                     struct eio_server *eio)
+static int handshake(struct lws *wsi, struct http_out *out, struct poll_conn *pc)
 {
-    if (ctx->is_shutting_down)
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_FORBIDDEN);
+    if (!eio_server_is_accepting(pc->eio))
+        return refuse(wsi, out, pc, pc->eio, EIO_ERR_FORBIDDEN);
     struct poll_state *ps = xcalloc(1, sizeof *ps);
-    struct eio_session *s = eio_session_open(eio, &poll_ops, ps);
+    struct eio_session *s = eio_session_open(pc->eio, &poll_ops, ps);
     ps->session = s;
-    bind_request(pc, eio, eio_session_sid(s), POLL_GET);
+    bind_request(pc, eio_session_sid(s));
     return hold_poll(wsi, pc, s);
 }
 
-static int begin_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+static int begin_poll(struct lws *wsi, struct http_out *out, struct poll_conn *pc,
                       struct eio_session *s)
 {
     if (state_of(s)->held_get) {
         pc->sid[0] = '\0';
-        protocol_error(ctx, s, "overlapping long polls", true); /* the held poll gets "1" */
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+        eio_session_fail(s, EIO_END_GRACEFUL, "overlapping long polls"); /* held poll gets "1" */
+        return refuse(wsi, out, pc, pc->eio, EIO_ERR_BAD_REQUEST);
     }
     return hold_poll(wsi, pc, s);
 }
 
-static int payload_too_large(struct lws *wsi, struct server_ctx *ctx, struct eio_session *s)
+static int payload_too_large(struct lws *wsi, struct http_out *out, const struct poll_conn *pc,
+                             struct eio_session *s)
 {
     static const char body[] = "payload too large\n";
     if (s)
-        protocol_error(ctx, s, "POST body over max-payload", false);
-    return http_respond(wsi, ctx, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "text/plain", body,
-                        sizeof body - 1);
+        eio_session_fail(s, EIO_END_NOW, "POST body over max-payload");
+    return respond(wsi, out, pc, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "text/plain", body,
+                   sizeof body - 1);
 }
 
-static int begin_post(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+static int begin_post(struct lws *wsi, struct http_out *out, struct poll_conn *pc,
                       struct eio_session *s)
 {
     struct poll_state *ps = state_of(s);
     if (ps->post) {
         pc->sid[0] = '\0';
-        protocol_error(ctx, s, "overlapping POSTs", false);
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+        eio_session_fail(s, EIO_END_NOW, "overlapping POSTs");
+        return refuse(wsi, out, pc, pc->eio, EIO_ERR_BAD_REQUEST);
     }
     char length[32];
     size_t max_payload = eio_server_opts(pc->eio)->max_payload;
     if (lws_hdr_copy(wsi, length, sizeof length, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
         strtoull(length, NULL, 10) > max_payload) {
         pc->sid[0] = '\0';
-        return payload_too_large(wsi, ctx, s);
+        return payload_too_large(wsi, out, pc, s);
     }
     ps->post = wsi;
+    pc->is_posting = true;
     return 0;
 }
 
-int eio_poll_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
-                        struct eio_server *eio, enum poll_method method, const char *query,
-                        size_t query_len)
+/* Remembers the request's Origin when --cors-origin allows it. */
+static void read_origin(struct lws *wsi, struct poll_conn *pc)
 {
-    struct eio_query q;
-    enum eio_errc errc;
-    if (eio_query_parse(query, query_len, &q, &errc) < 0)
-        return http_respond_eio_error(wsi, ctx, errc);
-    const struct eio_server_opts *opts = eio_server_opts(eio);
-    bool is_offered = (q.transport == EIO_TRANSPORT_POLLING && opts->allow_polling) ||
-                      (q.transport == EIO_TRANSPORT_WEBSOCKET && opts->allow_websocket);
-    if (!is_offered)
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_UNKNOWN_TRANSPORT);
-    if (q.transport == EIO_TRANSPORT_WEBSOCKET) /* without an Upgrade header */
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
-    if (!q.has_sid)
-        return method == POLL_GET ? handshake(wsi, ctx, pc, eio)
-                                  : http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_HANDSHAKE_METHOD);
-    struct eio_session *s = eio_server_find(eio, q.sid);
+    if (!http_origin(wsi, pc->origin, sizeof pc->origin) ||
+        !eio_server_allows_origin(pc->eio, pc->origin))
+        pc->origin[0] = '\0';
+}
+
+static int preflight(struct lws *wsi, struct http_out *out, const struct poll_conn *pc)
+{
+    struct http_response r = {.status = HTTP_STATUS_NO_CONTENT,
+                              .content_type = "text/plain",
+                              .allow_origin = cors_origin(pc),
+                              .is_preflight = true};
+    return http_respond(wsi, out, &r);
+}
+
+/* The session a request with a sid names; NULL after answering if it
+ * cannot be served on this transport. */
+static struct eio_session *find_session(struct lws *wsi, struct http_out *out, struct poll_conn *pc,
+                                        const struct eio_query *q, int *rc)
+{
+    struct eio_session *s = eio_server_find(pc->eio, q->sid);
     if (!s)
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_UNKNOWN_SID);
-    if (eio_session_transport_kind(s) != EIO_TRANSPORT_POLLING)
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
-    bind_request(pc, eio, q.sid, method);
-    if (method == POLL_GET)
-        return begin_poll(wsi, ctx, pc, s);
-    if (method == POLL_POST)
-        return begin_post(wsi, ctx, pc, s);
+        *rc = refuse(wsi, out, pc, pc->eio, EIO_ERR_UNKNOWN_SID);
+    else if (eio_session_transport_kind(s) != EIO_TRANSPORT_POLLING)
+        *rc = refuse(wsi, out, pc, pc->eio, EIO_ERR_BAD_REQUEST);
+    else
+        return s;
+    return NULL;
+}
+
+/* Parses and checks the query; answers and returns -1 if refused. */
+static int read_query(struct lws *wsi, struct http_out *out, struct poll_conn *pc,
+                      struct eio_query *q, int *rc)
+{
+    char query[1024];
+    enum eio_errc errc;
+    int len = http_query_string(wsi, query, sizeof query);
+    if (len < 0 || eio_query_parse(query, (size_t)len, q, &errc) < 0) {
+        *rc = refuse(wsi, out, pc, pc->eio, len < 0 ? EIO_ERR_BAD_REQUEST : errc);
+        return -1;
+    }
+    const struct eio_server_opts *opts = eio_server_opts(pc->eio);
+    bool is_offered = (q->transport == EIO_TRANSPORT_POLLING && opts->allow_polling) ||
+                      (q->transport == EIO_TRANSPORT_WEBSOCKET && opts->allow_websocket);
+    if (!is_offered || q->transport == EIO_TRANSPORT_WEBSOCKET) { /* ws without Upgrade */
+        *rc = refuse(wsi, out, pc, pc->eio,
+                     is_offered ? EIO_ERR_BAD_REQUEST : EIO_ERR_UNKNOWN_TRANSPORT);
+        return -1;
+    }
+    return 0;
+}
+
+int eio_poll_on_request(struct lws *wsi, struct http_out *out, struct poll_conn *pc,
+                        struct eio_server *eio)
+{
+    memset(pc, 0, sizeof *pc);
+    pc->eio = eio;
+    pc->method = http_method(wsi);
+    read_origin(wsi, pc);
+    if (pc->method == HTTP_OPTIONS)
+        return preflight(wsi, out, pc);
+    struct eio_query q;
+    int rc = 0;
+    if (read_query(wsi, out, pc, &q, &rc) < 0)
+        return rc;
+    if (!q.has_sid)
+        return pc->method == HTTP_GET ? handshake(wsi, out, pc)
+                                      : refuse(wsi, out, pc, eio, EIO_ERR_BAD_HANDSHAKE_METHOD);
+    struct eio_session *s = find_session(wsi, out, pc, &q, &rc);
+    if (!s)
+        return rc;
+    bind_request(pc, q.sid);
+    if (pc->method == HTTP_GET)
+        return begin_poll(wsi, out, pc, s);
+    if (pc->method == HTTP_POST)
+        return begin_post(wsi, out, pc, s);
     pc->sid[0] = '\0';
-    return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+    return refuse(wsi, out, pc, eio, EIO_ERR_BAD_REQUEST);
 }
 
 /* ------------------------------------------------------------ POST bodies */
 
-int eio_poll_on_body(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc, const void *in,
-                     size_t len)
+int eio_poll_on_body(struct poll_conn *pc, const void *in, size_t len)
 {
-    (void)wsi;
-    (void)ctx;
-    if (!pc->eio || pc->method != POLL_POST || len == 0)
+    if (!pc->is_posting || len == 0)
         return 0;
     size_t max_payload = eio_server_opts(pc->eio)->max_payload;
     if (pc->body_len + len > max_payload) {
@@ -273,27 +333,28 @@ static void end_post(struct lws *wsi, struct poll_conn *pc, struct eio_session *
     pc->body = NULL;
 }
 
-int eio_poll_on_body_done(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc)
+int eio_poll_on_body_done(struct lws *wsi, struct http_out *out, struct poll_conn *pc)
 {
-    if (!pc->eio || pc->method != POLL_POST)
+    if (!pc->is_posting)
         return 0;
+    pc->is_posting = false;
     struct eio_session *s = session_of(pc);
     size_t len = pc->body_len, max_payload = eio_server_opts(pc->eio)->max_payload;
     if (len > max_payload) {
         end_post(wsi, pc, s);
-        return payload_too_large(wsi, ctx, s);
+        return payload_too_large(wsi, out, pc, s);
     }
     if (!s) {
         end_post(wsi, pc, s);
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+        return refuse(wsi, out, pc, pc->eio, EIO_ERR_BAD_REQUEST);
     }
     int rc = eio_payload_each(pc->body ? pc->body : "", len, deliver_packet, s);
     end_post(wsi, pc, s);
     if (rc < 0) {
-        protocol_error(ctx, s, "malformed long-polling payload", false);
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
+        eio_session_fail(s, EIO_END_NOW, "malformed long-polling payload");
+        return refuse(wsi, out, pc, pc->eio, EIO_ERR_BAD_REQUEST);
     }
-    return http_respond(wsi, ctx, HTTP_STATUS_OK, "text/html", "ok", 2);
+    return respond(wsi, out, pc, HTTP_STATUS_OK, "text/html", "ok", 2);
 }
 
 /* ------------------------------------------------------------ long polls */
@@ -339,7 +400,7 @@ static void encode_answer(const struct eio_session *s, size_t n, char *out)
 /* Answers the held poll with what is queued, or keeps holding it. The
  * request's data (pc) is not touched after the response: lws may free it
  * when a keep-alive transaction completes. */
-static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
+static int answer_poll(struct lws *wsi, struct http_out *out, struct poll_conn *pc,
                        struct eio_session *s)
 {
     struct poll_state *ps = state_of(s);
@@ -352,11 +413,11 @@ static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn
     pc->is_held_get = false;
     int rc;
     if (n == 0) {
-        rc = respond_payload(wsi, ctx, "6", 1);
+        rc = answer_now(wsi, out, pc, "6", 1);
     } else {
         char *body = xmalloc(len + 1);
         encode_answer(s, n, body);
-        rc = respond_payload(wsi, ctx, body, len);
+        rc = answer_now(wsi, out, pc, body, len);
         free(body);
         while (n--)
             eio_session_written(s);
@@ -366,20 +427,20 @@ static int answer_poll(struct lws *wsi, struct server_ctx *ctx, struct poll_conn
     return rc;
 }
 
-int eio_poll_writeable(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc)
+int eio_poll_writeable(struct lws *wsi, struct http_out *out, struct poll_conn *pc)
 {
     if (!pc->is_held_get)
         return 0; /* not asked for */
     if (pc->is_released) {
         pc->is_held_get = pc->is_released = false;
-        return respond_payload(wsi, ctx, "6", 1);
+        return answer_now(wsi, out, pc, "6", 1);
     }
     struct eio_session *s = session_of(pc);
     if (!s || state_of(s)->held_get != wsi) {
         pc->is_held_get = false;
         return -1;
     }
-    return answer_poll(wsi, ctx, pc, s);
+    return answer_poll(wsi, out, pc, s);
 }
 
 void eio_poll_closed(struct lws *wsi, struct poll_conn *pc)

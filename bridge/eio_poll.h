@@ -22,21 +22,21 @@
 #include <stddef.h>
 
 #include "eio_packet.h"
+#include "http.h"
 
 struct eio_server;
 struct lws;
-struct server_ctx;
-
-enum poll_method { POLL_GET, POLL_POST, POLL_OPTIONS, POLL_OTHER };
 
 struct poll_conn {
     struct eio_server *eio;    /* the mount the request came to */
     char sid[EIO_SID_LEN + 1]; /* "" until the request belongs to a session */
-    enum poll_method method;
+    enum http_method method;
     bool is_held_get; /* answered in HTTP_WRITEABLE */
     bool is_released; /* the session upgraded: answer noop */
+    bool is_posting;  /* an accepted POST whose body is being received */
     char *body;       /* POST body so far */
     size_t body_len;
+    char origin[HTTP_ORIGIN_MAX]; /* the request's Origin if CORS allows it, else "" */
 };
 
 /* Largest long-poll answer (more stays queued for the next poll): bytes,
@@ -45,18 +45,17 @@ struct poll_conn {
 #define EIO_POLL_MAX_RESPONSE ((size_t)256 * 1024)
 #define EIO_POLL_MAX_PACKETS 16
 
-/* LWS_CALLBACK_HTTP on an Engine.IO mount. Returns what the callback returns. */
-int eio_poll_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
-                        struct eio_server *eio, enum poll_method method, const char *query,
-                        size_t query_len);
+/* LWS_CALLBACK_HTTP on the Engine.IO mount eio (resolved by server.c).
+ * Responses go through out. Returns what the callback returns. */
+int eio_poll_on_request(struct lws *wsi, struct http_out *out, struct poll_conn *pc,
+                        struct eio_server *eio);
 
 /* LWS_CALLBACK_HTTP_BODY / _BODY_COMPLETION of a POST. */
-int eio_poll_on_body(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc, const void *in,
-                     size_t len);
-int eio_poll_on_body_done(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc);
+int eio_poll_on_body(struct poll_conn *pc, const void *in, size_t len);
+int eio_poll_on_body_done(struct lws *wsi, struct http_out *out, struct poll_conn *pc);
 
-/* LWS_CALLBACK_HTTP_WRITEABLE of a held GET. */
-int eio_poll_writeable(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc);
+/* LWS_CALLBACK_HTTP_WRITEABLE with no response pending: a held GET. */
+int eio_poll_writeable(struct lws *wsi, struct http_out *out, struct poll_conn *pc);
 
 /* LWS_CALLBACK_CLOSED_HTTP (or the request is over): lets go of pc. */
 void eio_poll_closed(struct lws *wsi, struct poll_conn *pc);

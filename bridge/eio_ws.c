@@ -4,12 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
 #include "eio.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
-#include "server.h"
 #include "xalloc.h"
 
 static void ws_want_write(struct eio_session *s)
@@ -30,49 +27,45 @@ static const struct eio_transport_ops ws_ops = {
     .abort = ws_abort,
 };
 
-static int refuse(struct lws *wsi, struct server_ctx *ctx, enum eio_errc errc)
+static int refuse(struct lws *wsi, struct eio_server *eio, enum eio_errc errc)
 {
     log_info_limited("eio_ws", "refused WebSocket handshake: %s", eio_errc_message(errc));
-    http_respond_eio_error(wsi, ctx, errc);
-    return 1;
+    eio_server_note_refused(eio);
+    return http_refuse_upgrade(wsi, errc);
 }
 
-/* The mount and query of the upgrade request; -1 with *errc if refused. */
-static int read_request(struct lws *wsi, struct server_ctx *ctx, struct eio_server **eio,
-                        struct eio_query *q, enum eio_errc *errc)
+/* The query of the upgrade request; -1 with *errc if refused. */
+static int read_request(struct lws *wsi, const struct eio_server *eio, struct eio_query *q,
+                        enum eio_errc *errc)
 {
-    char path[256], query[1024];
+    char query[1024];
     *errc = EIO_ERR_BAD_REQUEST;
-    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 ||
-        !(*eio = server_mount_for(ctx, path)))
-        return -1;
     int len = http_query_string(wsi, query, sizeof query);
     if (len < 0 || eio_query_parse(query, (size_t)len, q, errc) < 0)
         return -1;
-    if (q->transport != EIO_TRANSPORT_WEBSOCKET || !eio_server_opts(*eio)->allow_websocket) {
+    if (q->transport != EIO_TRANSPORT_WEBSOCKET || !eio_server_opts(eio)->allow_websocket) {
         *errc = EIO_ERR_UNKNOWN_TRANSPORT;
         return -1;
     }
     return 0;
 }
 
-int eio_ws_confirm_upgrade(struct lws *wsi, struct server_ctx *ctx)
+int eio_ws_confirm_upgrade(struct lws *wsi, struct eio_server *eio)
 {
-    struct eio_server *eio = NULL;
     struct eio_query q;
     enum eio_errc errc;
-    if (read_request(wsi, ctx, &eio, &q, &errc) < 0)
-        return refuse(wsi, ctx, errc);
-    if (ctx->is_shutting_down)
-        return refuse(wsi, ctx, EIO_ERR_FORBIDDEN);
+    if (read_request(wsi, eio, &q, &errc) < 0)
+        return refuse(wsi, eio, errc);
+    if (!eio_server_is_accepting(eio))
+        return refuse(wsi, eio, EIO_ERR_FORBIDDEN);
     if (!q.has_sid)
         return 0;
     struct eio_session *s = eio_server_find(eio, q.sid);
     if (!s)
-        return refuse(wsi, ctx, EIO_ERR_UNKNOWN_SID);
+        return refuse(wsi, eio, EIO_ERR_UNKNOWN_SID);
     if (eio_session_transport_kind(s) != EIO_TRANSPORT_POLLING || eio_session_is_upgrading(s) ||
         eio_session_is_closing(s))
-        return refuse(wsi, ctx, EIO_ERR_BAD_REQUEST);
+        return refuse(wsi, eio, EIO_ERR_BAD_REQUEST);
     return 0;
 }
 
@@ -84,14 +77,13 @@ static void probe_lost(void *probe)
     lws_set_timeout(conn->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
-int eio_ws_established(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn)
+int eio_ws_established(struct lws *wsi, struct eio_server *eio, struct ws_conn *conn)
 {
     memset(conn, 0, sizeof *conn);
     conn->wsi = wsi;
-    struct eio_server *eio = NULL;
     struct eio_query q;
     enum eio_errc errc;
-    if (read_request(wsi, ctx, &eio, &q, &errc) < 0)
+    if (read_request(wsi, eio, &q, &errc) < 0)
         return -1;
     if (!q.has_sid) {
         conn->session = eio_session_open(eio, &ws_ops, conn);
@@ -160,8 +152,7 @@ static void reset_rx(struct ws_conn *conn)
     conn->rx_len = conn->rx_cap = 0;
 }
 
-int eio_ws_receive(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn, const void *in,
-                   size_t len)
+int eio_ws_receive(struct lws *wsi, struct ws_conn *conn, const void *in, size_t len)
 {
     if (!conn->session)
         return -1;
@@ -188,11 +179,8 @@ int eio_ws_receive(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn
     }
     return 0;
 too_big:
-    metrics_inc(ctx->m, METRIC_CLIENT_PROTOCOL_ERRORS);
-    log_info_limited("eio_ws", "closing session: message over max-payload (%zu bytes) sid=%s",
-                     max_payload, eio_session_sid(conn->session));
     lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-    eio_session_drop(conn->session, "message too large");
+    eio_session_fail(conn->session, EIO_END_NOW, "message over max-payload");
     return -1;
 }
 
@@ -238,7 +226,7 @@ static size_t build_batch(const struct eio_session *s, unsigned char *buf, size_
 
 /* Writes what is queued: one packet through lws_write's own framing, or
  * several pre-framed in one raw write. Returns the packets written, or -1. */
-static int write_queued(struct lws *wsi, struct server_ctx *ctx, struct eio_session *s)
+static int write_queued(struct lws *wsi, struct eio_session *s, unsigned char *scratch)
 {
     struct packet *first = eio_session_peek(s);
     struct packet *second = eio_session_peek_at(s, 1);
@@ -247,13 +235,13 @@ static int write_queued(struct lws *wsi, struct server_ctx *ctx, struct eio_sess
         return lws_write(wsi, packet_data(first), first->len, kind) < (int)first->len ? -1 : 1;
     }
     size_t len;
-    size_t n = build_batch(s, ctx->ws_batch + LWS_PRE, &len);
-    if (lws_write(wsi, ctx->ws_batch + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
+    size_t n = build_batch(s, scratch + LWS_PRE, &len);
+    if (lws_write(wsi, scratch + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
         return -1;
     return (int)n;
 }
 
-int eio_ws_writeable(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn)
+int eio_ws_writeable(struct lws *wsi, struct ws_conn *conn, unsigned char *scratch)
 {
     struct eio_session *s = conn->session;
     if (!s)
@@ -261,7 +249,7 @@ int eio_ws_writeable(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *co
     if (conn->is_probe)
         return conn->is_probe_reply_due ? write_probe_reply(wsi, conn) : 0;
     if (eio_session_peek(s)) {
-        int n = write_queued(wsi, ctx, s);
+        int n = write_queued(wsi, s, scratch);
         if (n < 0)
             return -1;
         while (n--)

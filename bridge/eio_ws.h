@@ -4,11 +4,17 @@
  * fragmented messages up to max_payload; on each WRITEABLE callback writes
  * every queued packet (up to EIO_WS_BATCH_BYTES) in one system call, framing
  * them itself as unmasked server frames, because a loopback write() costs
- * ~6 µs whatever it carries (DESIGN.md); frees the session when lws reports
+ * ~5-7 µs whatever it carries (tests/bench/tb_writecost.c; README,
+ * "Performance"); frees the session when lws reports
  * the close. While it probes an upgrade the connection only answers
  * "2probe" with "3probe" and waits for "5"; then it becomes the session's
  * transport (eio_session_finish_upgrade) and flushes its queue.
- * Owns struct ws_conn, the per-connection data lws allocates. */
+ * Owns struct ws_conn, the per-connection data lws allocates. server.c
+ * resolves which Engine.IO server (mount) a connection belongs to.
+ *
+ * Hand-built frames are only correct while no WebSocket extension (e.g.
+ * permessage-deflate) is negotiated: server.c creates its vhost without
+ * extensions and asserts so. */
 #ifndef TB_EIO_WS_H
 #define TB_EIO_WS_H
 
@@ -16,8 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct eio_server;
 struct eio_session;
-struct server_ctx;
 
 /* Frames written per system call: at most this many payload bytes (one
  * larger packet goes alone), into a scratch buffer of this size. */
@@ -36,14 +42,17 @@ struct ws_conn {
     bool is_rx_binary;
 };
 
-/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 to accept, 1 if refused (answered).
- * A request with a sid asks to upgrade that polling session: accepted only
- * if the session is on polling and not already being upgraded. */
-int eio_ws_confirm_upgrade(struct lws *wsi, struct server_ctx *ctx);
-int eio_ws_established(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn);
-int eio_ws_receive(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn, const void *in,
-                   size_t len);
-int eio_ws_writeable(struct lws *wsi, struct server_ctx *ctx, struct ws_conn *conn);
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE on the mount eio: 0 to accept, 1 if
+ * refused (answered; counted). A request with a sid asks to
+ * upgrade that polling session: accepted only if the session is on polling
+ * and not already being upgraded. */
+int eio_ws_confirm_upgrade(struct lws *wsi, struct eio_server *eio);
+/* LWS_CALLBACK_ESTABLISHED on the mount eio. */
+int eio_ws_established(struct lws *wsi, struct eio_server *eio, struct ws_conn *conn);
+int eio_ws_receive(struct lws *wsi, struct ws_conn *conn, const void *in, size_t len);
+/* LWS_CALLBACK_SERVER_WRITEABLE; scratch is EIO_WS_BATCH_BUF_BYTES long,
+ * owned by the caller and shared by every connection of the loop. */
+int eio_ws_writeable(struct lws *wsi, struct ws_conn *conn, unsigned char *scratch);
 void eio_ws_closed(struct ws_conn *conn);
 
 #endif

@@ -2,118 +2,48 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
-#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-#include "config.h"
-#include "eio.h"
-#include "ingest.h"
-#include "log.h"
-#include "metrics.h"
-#include "rooms.h"
-#include "server.h"
 #include "xalloc.h"
 
 #define HEADER_BUF 2048
-#define ORIGIN_MAX 256
+#define CONNECTION_HEADER_MAX 256
 
-/* ------------------------------------------------------------ CORS */
+/* ------------------------------------------------------------ requests */
 
-/* Copies the request's Origin into buf if --cors-origin allows it. */
-static bool allowed_origin(struct lws *wsi, const struct server_ctx *ctx, char *buf, size_t cap)
+/* True if the comma-separated header value holds token (case-insensitive). */
+static bool has_token(const char *value, const char *token)
 {
-    if (!ctx || !ctx->cfg || ctx->cfg->n_cors_origins == 0)
-        return false;
-    if (lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_ORIGIN) <= 0)
-        return false;
-    for (size_t i = 0; i < ctx->cfg->n_cors_origins; i++) {
-        const char *o = ctx->cfg->cors_origins[i];
-        if (strcmp(o, "*") == 0 || strcmp(o, buf) == 0)
+    size_t token_len = strlen(token);
+    const char *p = value;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if ((size_t)(end - start) == token_len && strncasecmp(start, token, token_len) == 0)
             return true;
     }
     return false;
 }
 
-static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
-                      unsigned char *end)
+/* Whether the client lets the connection live after this response
+ * (RFC 9112 §9.3): HTTP/1.1 unless "close"; HTTP/1.0 only with "keep-alive". */
+static bool client_keeps_alive(struct lws *wsi, bool is_http10)
 {
-    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                       (const unsigned char *)value, (int)strlen(value), p, end);
-}
-
-static int add_cors_headers(struct lws *wsi, const struct server_ctx *ctx, unsigned char **p,
-                            unsigned char *end)
-{
-    char origin[ORIGIN_MAX];
-    if (!allowed_origin(wsi, ctx, origin, sizeof origin))
-        return 0;
-    if (add_header(wsi, "access-control-allow-origin:", origin, p, end) ||
-        add_header(wsi, "access-control-allow-credentials:", "true", p, end) ||
-        add_header(wsi, "vary:", "Origin", p, end))
-        return -1;
-    return 0;
-}
-
-/* Preflight: which methods and headers the page may use, for a day. */
-static int add_preflight_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
-{
-    static const char name[] = "access-control-request-headers:";
-    char asked[256] = "content-type", copy[256];
-    if (lws_hdr_custom_copy(wsi, copy, sizeof copy, name, (int)strlen(name)) > 0)
-        memcpy(asked, copy, sizeof asked);
-    if (add_header(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", p, end) ||
-        add_header(wsi, "access-control-allow-headers:", asked, p, end) ||
-        add_header(wsi, "access-control-max-age:", "86400", p, end))
-        return -1;
-    return 0;
-}
-
-/* ------------------------------------------------------------ responses */
-
-static int write_headers(struct lws *wsi, const struct server_ctx *ctx, int status,
-                         const char *content_type, size_t len, bool is_preflight)
-{
-    unsigned char buf[LWS_PRE + HEADER_BUF];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)status, content_type, (lws_filepos_t)len, &p,
-                                    end) ||
-        add_header(wsi, "cache-control:", "no-store", &p, end) ||
-        add_cors_headers(wsi, ctx, &p, end) ||
-        (is_preflight && add_preflight_headers(wsi, &p, end)))
-        return -1;
-    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
-}
-
-static int finish(struct lws *wsi)
-{
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-int http_respond(struct lws *wsi, const struct server_ctx *ctx, int status,
-                 const char *content_type, const char *body, size_t len)
-{
-    if (write_headers(wsi, ctx, status, content_type, len, false) < 0)
-        return -1;
-    if (len) {
-        unsigned char *buf = xmalloc(LWS_PRE + len);
-        memcpy(buf + LWS_PRE, body, len);
-        int n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-        free(buf);
-        if (n < (int)len)
-            return -1;
-    }
-    return finish(wsi);
-}
-
-int http_respond_eio_error(struct lws *wsi, const struct server_ctx *ctx, enum eio_errc errc)
-{
-    char body[128];
-    int n = eio_error_body(errc, body, sizeof body);
-    if (n < 0)
-        return -1;
-    if (ctx && ctx->m)
-        metrics_inc(ctx->m, METRIC_HANDSHAKES_REFUSED);
-    return http_respond(wsi, ctx, HTTP_STATUS_BAD_REQUEST, "application/json", body, (size_t)n);
+    char value[CONNECTION_HEADER_MAX];
+    bool has_value = lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_CONNECTION) > 0;
+    if (has_value && has_token(value, "close"))
+        return false;
+    if (is_http10)
+        return has_value && has_token(value, "keep-alive");
+    return true;
 }
 
 int http_query_string(struct lws *wsi, char *buf, size_t cap)
@@ -137,71 +67,197 @@ int http_query_string(struct lws *wsi, char *buf, size_t cap)
     return (int)len;
 }
 
-enum poll_method http_method(struct lws *wsi)
+enum http_method http_method(struct lws *wsi)
 {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
-        return POLL_GET;
+        return HTTP_GET;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
-        return POLL_POST;
+        return HTTP_POST;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0)
-        return POLL_OPTIONS;
-    return POLL_OTHER;
+        return HTTP_OPTIONS;
+    return HTTP_OTHER;
 }
 
-/* ------------------------------------------------------------ routes */
-
-static void refresh_gauges(struct server_ctx *ctx)
+bool http_origin(struct lws *wsi, char *buf, size_t cap)
 {
-    metrics_set(ctx->m, GAUGE_CLIENTS_CONNECTED, (int64_t)eio_server_n_sessions(ctx->eio));
-    metrics_set(ctx->m, GAUGE_QUEUED_BYTES, (int64_t)eio_server_queued_bytes(ctx->eio));
-    if (ctx->rooms)
-        metrics_set(ctx->m, GAUGE_ROOMS, (int64_t)rooms_n_rooms(ctx->rooms));
-    if (ctx->ingest)
-        metrics_set(ctx->m, GAUGE_TRAINERS, (int64_t)ingest_n_trainers(ctx->ingest));
+    return lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_ORIGIN) > 0;
 }
 
-static int serve_metrics(struct lws *wsi, struct server_ctx *ctx)
+/* ------------------------------------------------------------ headers */
+
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
 {
-    refresh_gauges(ctx);
-    size_t len;
-    char *text = metrics_render_new(ctx->m, &len);
-    int rc = http_respond(wsi, NULL, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
-                          text, len);
-    free(text);
-    return rc;
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
 }
 
-static int serve_engine_io(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc,
-                           struct eio_server *eio)
+static int add_cors_headers(struct lws *wsi, const char *origin, unsigned char **p,
+                            unsigned char *end)
 {
-    enum poll_method method = http_method(wsi);
-    if (method == POLL_OPTIONS) {
-        if (write_headers(wsi, ctx, HTTP_STATUS_NO_CONTENT, "text/plain", 0, true) < 0)
-            return -1;
-        return finish(wsi);
-    }
-    char query[1024];
-    int len = http_query_string(wsi, query, sizeof query);
-    if (len < 0)
-        return http_respond_eio_error(wsi, ctx, EIO_ERR_BAD_REQUEST);
-    return eio_poll_on_request(wsi, ctx, pc, eio, method, query, (size_t)len);
+    if (!origin)
+        return 0;
+    if (add_header(wsi, "access-control-allow-origin:", origin, p, end) ||
+        add_header(wsi, "access-control-allow-credentials:", "true", p, end) ||
+        add_header(wsi, "vary:", "Origin", p, end))
+        return -1;
+    return 0;
 }
 
-int http_on_request(struct lws *wsi, struct server_ctx *ctx, struct poll_conn *pc, const char *path)
+/* Preflight: which methods and headers the page may use, for a day. */
+static int add_preflight_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
-    static const char not_found[] = "not found\n";
-    memset(pc, 0, sizeof *pc);
-    if (strcmp(path, "/healthz") == 0) {
-        if (ctx->is_shutting_down)
-            return http_respond(wsi, NULL, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain",
-                                "stopping\n", 9);
-        return http_respond(wsi, NULL, HTTP_STATUS_OK, "text/plain", "ok\n", 3);
-    }
-    if (strcmp(path, "/metrics") == 0 && ctx->m)
-        return serve_metrics(wsi, ctx);
-    struct eio_server *eio = server_mount_for(ctx, path);
-    if (eio)
-        return serve_engine_io(wsi, ctx, pc, eio);
-    return http_respond(wsi, NULL, HTTP_STATUS_NOT_FOUND, "text/plain", not_found,
-                        sizeof not_found - 1);
+    static const char name[] = "access-control-request-headers:";
+    char asked[256] = "content-type", copy[256];
+    if (lws_hdr_custom_copy(wsi, copy, sizeof copy, name, (int)strlen(name)) > 0)
+        memcpy(asked, copy, sizeof asked);
+    if (add_header(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", p, end) ||
+        add_header(wsi, "access-control-allow-headers:", asked, p, end) ||
+        add_header(wsi, "access-control-max-age:", "86400", p, end))
+        return -1;
+    return 0;
+}
+
+/* The Connection header this response needs: "close" when the connection
+ * ends after it, "keep-alive" for a kept HTTP/1.0 one, none otherwise. */
+static int add_connection_header(struct lws *wsi, bool keeps_alive, bool is_http10,
+                                 unsigned char **p, unsigned char *end)
+{
+    if (!keeps_alive)
+        return add_header(wsi, "connection:", "close", p, end);
+    if (is_http10)
+        return add_header(wsi, "connection:", "keep-alive", p, end);
+    return 0;
+}
+
+/* Status line and headers into [*p, end); *closes tells whether the
+ * connection ends after this response. lws answers in the request's HTTP
+ * version (it offers no accessor for it, so the status line it wrote is
+ * read back) and keeps the connection exactly when client_keeps_alive says. */
+static int compose_headers(struct lws *wsi, const struct http_response *r, unsigned char **p,
+                           unsigned char *end, bool *closes)
+{
+    unsigned char *status_line = *p;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type,
+                                    (lws_filepos_t)r->len, p, end))
+        return -1;
+    bool is_http10 = *p - status_line >= 8 && memcmp(status_line, "HTTP/1.0", 8) == 0;
+    bool keeps_alive = client_keeps_alive(wsi, is_http10);
+    *closes = !keeps_alive;
+    if (add_header(wsi, "cache-control:", "no-store", p, end) ||
+        add_connection_header(wsi, keeps_alive, is_http10, p, end) ||
+        add_cors_headers(wsi, r->allow_origin, p, end) ||
+        (r->is_preflight && add_preflight_headers(wsi, p, end)))
+        return -1;
+    return lws_finalize_http_header(wsi, p, end) ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ responses */
+
+struct http_out_meta {
+    bool closes; /* the connection ends after this response */
+};
+
+static int compose(struct lws *wsi, struct http_out *out, const struct http_response *r)
+{
+    unsigned char headers[LWS_PRE + HEADER_BUF];
+    unsigned char *start = headers + LWS_PRE, *p = start, *end = headers + sizeof headers - 1;
+    bool closes;
+    http_out_fini(out);
+    if (compose_headers(wsi, r, &p, end, &closes) < 0)
+        return -1;
+    size_t header_len = (size_t)(p - start);
+    /* [meta][LWS_PRE][headers][body] */
+    out->buf = xmalloc(sizeof(struct http_out_meta) + LWS_PRE + header_len + r->len);
+    ((struct http_out_meta *)out->buf)->closes = closes;
+    unsigned char *data = out->buf + sizeof(struct http_out_meta) + LWS_PRE;
+    memcpy(data, start, header_len);
+    if (r->len)
+        memcpy(data + header_len, r->body, r->len);
+    out->len = header_len + r->len;
+    return 0;
+}
+
+int http_respond(struct lws *wsi, struct http_out *out, const struct http_response *r)
+{
+    if (compose(wsi, out, r) < 0)
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int http_respond_now(struct lws *wsi, struct http_out *out, const struct http_response *r)
+{
+    if (compose(wsi, out, r) < 0)
+        return -1;
+    return http_flush(wsi, out);
+}
+
+/* The Engine.IO error response for errc; body is the caller's buffer. */
+static int eio_error_response(enum eio_errc errc, const char *allow_origin, char *body, size_t cap,
+                              struct http_response *r)
+{
+    int n = eio_error_body(errc, body, cap);
+    if (n < 0)
+        return -1;
+    *r = (struct http_response){.status = errc == EIO_ERR_FORBIDDEN ? HTTP_STATUS_FORBIDDEN
+                                                                    : HTTP_STATUS_BAD_REQUEST,
+                                .content_type = "application/json",
+                                .body = body,
+                                .len = (size_t)n,
+                                .allow_origin = allow_origin};
+    return 0;
+}
+
+int http_respond_eio_error(struct lws *wsi, struct http_out *out, enum eio_errc errc,
+                           const char *allow_origin)
+{
+    char body[128];
+    struct http_response r;
+    if (eio_error_response(errc, allow_origin, body, sizeof body, &r) < 0)
+        return -1;
+    return http_respond(wsi, out, &r);
+}
+
+int http_refuse_upgrade(struct lws *wsi, enum eio_errc errc)
+{
+    char body[128];
+    struct http_response r;
+    struct http_out out = {0};
+    if (eio_error_response(errc, NULL, body, sizeof body, &r) < 0 || compose(wsi, &out, &r) < 0)
+        return -1;
+    unsigned char *data = out.buf + sizeof(struct http_out_meta) + LWS_PRE;
+    int n = lws_write(wsi, data, out.len, LWS_WRITE_HTTP_FINAL);
+    bool is_whole = n >= (int)out.len;
+    http_out_fini(&out);
+    return is_whole ? 1 : -1;
+}
+
+bool http_is_pending(const struct http_out *out)
+{
+    return out->buf != NULL;
+}
+
+int http_flush(struct lws *wsi, struct http_out *out)
+{
+    if (!out->buf)
+        return 0;
+    unsigned char *data = out->buf + sizeof(struct http_out_meta) + LWS_PRE;
+    bool closes = ((struct http_out_meta *)out->buf)->closes;
+    size_t len = out->len;
+    int n = lws_write(wsi, data, len, LWS_WRITE_HTTP_FINAL);
+    http_out_fini(out);
+    if (n < (int)len)
+        return -1;
+    /* lws may free or reuse the request's data from here on */
+    if (lws_http_transaction_completed(wsi) || closes)
+        return -1;
+    return 0;
+}
+
+void http_out_fini(struct http_out *out)
+{
+    free(out->buf);
+    out->buf = NULL;
+    out->len = 0;
 }

@@ -13,6 +13,7 @@
 #include "xalloc.h"
 #include "zcurve.h"
 
+#define INGEST_PROTOCOL_NAME "trainbridge-zmq"
 #define INGEST_RCVHWM 100000
 #define SAFETY_TICK_US (250 * LWS_US_PER_MS)
 #define ENDPOINTS_TEXT 2048
@@ -125,8 +126,26 @@ static void on_safety_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(in->ctx, 0, &in->sul_safety, on_safety_tick, SAFETY_TICK_US);
 }
 
-int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *vh,
-                  const char *protocol_name)
+static int callback_ingest(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
+{
+    (void)user;
+    (void)in;
+    (void)len;
+    struct ingest *ingest = lws_get_opaque_user_data(wsi);
+    if (reason == LWS_CALLBACK_RAW_RX_FILE && ingest)
+        ingest_on_readable(ingest);
+    return 0;
+}
+
+const struct lws_protocols *ingest_protocol(void)
+{
+    static const struct lws_protocols protocol = {
+        INGEST_PROTOCOL_NAME, callback_ingest, 0, 0, 0, NULL, 0};
+    return &protocol;
+}
+
+int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *vh)
 {
     int fd = dup(zsock_fd(in->sub));
     if (fd < 0) {
@@ -134,7 +153,8 @@ int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *
         return -EIO;
     }
     lws_sock_file_fd_type u = {.filefd = fd};
-    in->wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, u, protocol_name, NULL);
+    in->wsi =
+        lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, u, INGEST_PROTOCOL_NAME, NULL);
     if (!in->wsi) {
         log_error("ingest", "lws could not adopt the ZeroMQ descriptor");
         close(fd);

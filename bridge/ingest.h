@@ -10,7 +10,9 @@
  * wake-up drains until the socket has nothing (up to INGEST_BUDGET messages;
  * past that a zero-delay lws_sul carries on so clients get written in
  * between) and then reads ZMQ_EVENTS, which re-arms the descriptor. A
- * periodic safety tick re-checks ZMQ_EVENTS in case a wake-up was missed. */
+ * periodic safety tick re-checks ZMQ_EVENTS in case a wake-up was missed.
+ * The lws protocol that serves the adopted descriptor is ingest's own
+ * (ingest_protocol): the program puts it in its lws context's table. */
 #ifndef TB_INGEST_H
 #define TB_INGEST_H
 
@@ -22,6 +24,7 @@
 struct cfg;
 struct ingest;
 struct lws_context;
+struct lws_protocols;
 struct lws_vhost;
 struct metrics;
 
@@ -38,11 +41,16 @@ struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event
 /* NULL-safe; sets *in_p = NULL. Call while the lws context still exists. */
 void ingest_destroy(struct ingest **in_p);
 
-/* Adopts the socket's descriptor into lws under protocol_name. Returns 0 or -EIO. */
-int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *vh,
-                  const char *protocol_name);
+/* The lws protocol entry (name, callback) that serves the adopted
+ * descriptor; the lws context's protocol table must hold a copy. */
+const struct lws_protocols *ingest_protocol(void);
 
-/* The adopted descriptor is readable (or the loop asks to carry on). */
+/* Adopts the socket's descriptor into lws under ingest_protocol(), on vh.
+ * Returns 0 or -EIO. */
+int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *vh);
+
+/* Receives what is waiting (the descriptor is readable, or the loop asks
+ * to carry on). */
 void ingest_on_readable(struct ingest *in);
 
 /* The endpoints as listened on (real ports), comma-separated; connect

@@ -22,7 +22,7 @@
 
 extern char **environ;
 
-static volatile sig_atomic_t stop_requested; /* the process's only global */
+static volatile sig_atomic_t stop_requested; /* the process's only mutable global */
 
 static void on_stop_signal(int sig)
 {
@@ -44,6 +44,35 @@ static void install_signals(void)
 static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
 {
     sio_broadcast(arg, ev->scenario, pkt);
+}
+
+/* What main wired together; the gauges of /metrics are read from it. */
+struct bridge {
+    struct rooms *rooms;
+    struct eio_server *eio;
+    struct ingest *ingest;
+};
+
+static void refresh_gauges(struct metrics *m, void *arg)
+{
+    const struct bridge *b = arg;
+    metrics_set(m, GAUGE_CLIENTS_CONNECTED, (int64_t)eio_server_n_sessions(b->eio));
+    metrics_set(m, GAUGE_QUEUED_BYTES, (int64_t)eio_server_queued_bytes(b->eio));
+    metrics_set(m, GAUGE_ROOMS, (int64_t)rooms_n_rooms(b->rooms));
+    metrics_set(m, GAUGE_TRAINERS, (int64_t)ingest_n_trainers(b->ingest));
+}
+
+static struct eio_server_opts eio_opts(const struct cfg *cfg)
+{
+    return (struct eio_server_opts){.ping_interval_ms = cfg->ping_interval_ms,
+                                    .ping_timeout_ms = cfg->ping_timeout_ms,
+                                    .max_payload = cfg->max_payload,
+                                    .client_queue_bytes = cfg->client_queue_bytes,
+                                    .connect_timeout_ms = cfg->connect_timeout_ms,
+                                    .allow_polling = cfg->allow_polling,
+                                    .allow_websocket = cfg->allow_websocket,
+                                    .cors_origins = cfg->cors_origins,
+                                    .n_cors_origins = cfg->n_cors_origins};
 }
 
 static void print_ready_line(const struct cfg *cfg, const struct server *srv,
@@ -84,41 +113,34 @@ static int run(const struct cfg *cfg)
 {
     struct metrics m;
     memset(&m, 0, sizeof m);
-    struct rooms *rooms = rooms_new();
-    struct sio *sio = sio_new(rooms, &m, cfg->max_rooms_per_client);
-    struct server_ctx ctx = {.cfg = cfg, .m = &m, .rooms = rooms};
+    struct bridge b = {.rooms = rooms_new()};
+    struct sio *sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
     struct auth *auth = NULL;
-    struct server *srv = make_auth(cfg, &auth) < 0 ? NULL : server_new(cfg, &ctx);
+    struct server *srv = make_auth(cfg, &auth) < 0 ? NULL : server_new(cfg, &m, ingest_protocol());
     int rc = 1;
     if (!srv)
         goto out;
     if (auth)
         sio_set_auth(sio, auth, server_lws_context(srv));
     sio_set_packet_rate(sio, (unsigned)cfg->max_client_packets_per_s);
-    struct eio_server_opts opts = {.ping_interval_ms = cfg->ping_interval_ms,
-                                   .ping_timeout_ms = cfg->ping_timeout_ms,
-                                   .max_payload = cfg->max_payload,
-                                   .client_queue_bytes = cfg->client_queue_bytes,
-                                   .connect_timeout_ms = cfg->connect_timeout_ms,
-                                   .allow_polling = cfg->allow_polling,
-                                   .allow_websocket = cfg->allow_websocket};
+    struct eio_server_opts opts = eio_opts(cfg);
     struct eio_handler handler = sio_eio_handler(sio);
-    ctx.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
-    ctx.mounts[ctx.n_mounts++] = (struct server_mount){.path = "/socket.io/", .eio = ctx.eio};
-    ctx.ingest = ingest_new(cfg, &m, on_event, sio);
-    if (!ctx.ingest || ingest_attach(ctx.ingest, server_lws_context(srv), server_vhost(srv),
-                                     "trainbridge-zmq") < 0)
+    b.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
+    server_mount(srv, "/socket.io/", b.eio);
+    server_on_metrics(srv, refresh_gauges, &b);
+    b.ingest = ingest_new(cfg, &m, on_event, sio);
+    if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
-    print_ready_line(cfg, srv, ctx.ingest, auth);
+    print_ready_line(cfg, srv, b.ingest, auth);
     rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
-    log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(ctx.eio));
+    log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(b.eio));
     server_drain(srv, DRAIN_DEADLINE_MS);
 out:
-    ingest_destroy(&ctx.ingest);
+    ingest_destroy(&b.ingest);
     server_destroy(&srv); /* closes what is left; sessions are freed in CLOSED */
-    eio_server_destroy(&ctx.eio);
+    eio_server_destroy(&b.eio);
     sio_destroy(&sio);
-    rooms_destroy(&rooms);
+    rooms_destroy(&b.rooms);
     auth_destroy(&auth);
     return rc;
 }

@@ -81,13 +81,19 @@ size_t quota_n_from(const struct quota *l, const char *addr)
 bool quota_rate_note(struct quota_rate *r, int64_t now_ms, uint32_t max_per_s)
 {
     int64_t second = now_ms / 1000;
-    if (second != r->second) {
-        bool was_hot = r->n_in_second > max_per_s;
-        r->n_hot = was_hot && second == r->second + 1 ? r->n_hot + 1 : 0;
+    if (second != r->second || r->n_in_second == 0) {
+        bool was_hot = r->n_in_second > max_per_s && second == r->second + 1;
+        if (was_hot && !r->is_hot_run)
+            r->hot_since_ms = r->first_ms;
+        r->is_hot_run = was_hot;
         r->second = second;
         r->n_in_second = 0;
+        r->first_ms = now_ms;
     }
     if (r->n_in_second < UINT32_MAX)
         r->n_in_second++;
-    return r->n_in_second > max_per_s && r->n_hot >= QUOTA_RATE_SECONDS - 1;
+    if (r->n_in_second <= max_per_s)
+        return false;
+    int64_t since = r->is_hot_run ? r->hot_since_ms : r->first_ms;
+    return now_ms - since >= QUOTA_RATE_SECONDS * 1000;
 }

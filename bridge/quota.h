@@ -38,12 +38,15 @@ size_t quota_n_from(const struct quota *l, const char *addr);
 struct quota_rate {
     int64_t second;       /* the second being counted */
     uint32_t n_in_second; /* packets in it so far */
-    uint32_t n_hot;       /* seconds in a row, before it, over the rate */
+    int64_t first_ms;     /* its first packet */
+    bool is_hot_run;      /* the seconds before it, back to hot_since_ms, were all over */
+    int64_t hot_since_ms; /* first packet of the first over-the-rate second of the run */
 };
 
 /* Counts one packet at now_ms. Returns true when the client has sent more
- * than max_per_s packets in each of QUOTA_RATE_SECONDS seconds in a row
- * (this one included): the caller closes it. */
+ * than max_per_s packets in every second for QUOTA_RATE_SECONDS seconds
+ * (from the first packet of the first such second to this one): the caller
+ * closes it. A second at or under the rate, or a silent one, ends a run. */
 bool quota_rate_note(struct quota_rate *r, int64_t now_ms, uint32_t max_per_s);
 
 #endif

@@ -1,8 +1,14 @@
 /* server: the libwebsockets context, its vhost and listener, the protocol
- * table and the service loop. lws owns the loop; everything else joins it:
- * HTTP requests go to http.c, WebSocket connections to eio_ws.c, the
- * ZeroMQ socket (an adopted descriptor) to ingest.c, timers are lws_sul.
- * The one callback here only dispatches.
+ * table, the service loop, and routing: the only module that knows which
+ * lws callback goes where. lws owns the loop; everything else joins it.
+ *
+ * Routing: GET /healthz (200 while serving, 503 once stopping) and GET
+ * /metrics (Prometheus text) are answered here; a path that is an Engine.IO
+ * mount ("/socket.io/", with or without the trailing '/') goes to the
+ * long-polling transport (eio_poll.c) or, for a WebSocket upgrade, to
+ * eio_ws.c, each given that mount's struct eio_server; anything else is 404.
+ * Every HTTP response is written by http.c. Extra lws protocols (ingest's
+ * adopted ZeroMQ descriptor) come from the program at creation.
  *
  * Shutdown: server_run returns when *stop is set (SIGINT/SIGTERM); then
  * server_drain closes every session with an Engine.IO close packet and
@@ -11,48 +17,33 @@
 #define TB_SERVER_H
 
 #include <signal.h>
-#include <stdbool.h>
 
 struct cfg;
 struct eio_server;
-struct ingest;
-struct metrics;
-struct rooms;
-struct server;
 struct lws_context;
+struct lws_protocols;
 struct lws_vhost;
+struct metrics;
+struct server;
 
 #define SERVER_MAX_MOUNTS 4
 
-/* An Engine.IO server reachable under a path prefix ("/socket.io/"). */
-struct server_mount {
-    const char *path;
-    struct eio_server *eio;
-};
+/* Called before /metrics is rendered, so the program can set its gauges. */
+typedef void server_metrics_fn(struct metrics *m, void *arg);
 
-/* What connection callbacks need; filled by main's wiring, read by the
- * modules server.c dispatches to. The pointers are borrowed; rooms and
- * ingest may be NULL (programs that are not the bridge). */
-struct server_ctx {
-    const struct cfg *cfg;
-    struct metrics *m;
-    struct rooms *rooms;
-    struct eio_server *eio; /* the bridge's, also mounts[0] */
-    struct server_mount mounts[SERVER_MAX_MOUNTS];
-    size_t n_mounts;
-    struct ingest *ingest;
-    unsigned char *ws_batch; /* scratch for eio_ws: several frames, one write */
-    bool is_shutting_down;
-};
-
-/* The Engine.IO server mounted at path (exactly, or without its trailing
- * '/'), or NULL. */
-struct eio_server *server_mount_for(const struct server_ctx *ctx, const char *path);
-
-/* Creates the lws context listening on cfg's address. Returns NULL and logs
- * why on failure. ctx is borrowed and must outlive the server. */
-struct server *server_new(const struct cfg *cfg, struct server_ctx *ctx);
+/* Creates the lws context listening on cfg's address, with extra (may be
+ * NULL) as a second protocol. cfg and m are borrowed and must outlive the
+ * server. Returns NULL and logs why on failure. */
+struct server *server_new(const struct cfg *cfg, struct metrics *m,
+                          const struct lws_protocols *extra);
 void server_destroy(struct server **srv_p); /* NULL-safe; sets *srv_p = NULL */
+
+/* Serves the Engine.IO server eio (borrowed) under path (e.g. "/socket.io/",
+ * borrowed). Returns 0, or -ENOSPC past SERVER_MAX_MOUNTS. */
+int server_mount(struct server *srv, const char *path, struct eio_server *eio);
+
+/* fn is called (with m) before each /metrics answer. */
+void server_on_metrics(struct server *srv, server_metrics_fn *fn, void *arg);
 
 struct lws_context *server_lws_context(const struct server *srv);
 struct lws_vhost *server_vhost(const struct server *srv);
@@ -64,7 +55,7 @@ int server_port(const struct server *srv);
 int server_run(struct server *srv, volatile sig_atomic_t *stop);
 
 /* Closes every client and services the loop until they are gone or
- * deadline_ms passes. */
+ * deadline_ms passes. /healthz answers 503 from here on. */
 void server_drain(struct server *srv, int deadline_ms);
 
 #endif

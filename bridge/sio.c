@@ -82,13 +82,6 @@ static void ack_result(struct sio *sio, struct sio_client *c, const struct sio_p
     send_ack(sio, c, req, res);
 }
 
-static void protocol_error(struct sio *sio, struct sio_client *c, const char *why)
-{
-    metrics_inc(sio->m, METRIC_CLIENT_PROTOCOL_ERRORS);
-    log_info_limited("sio", "closing session: %s sid=%s", why, eio_session_sid(c->session));
-    eio_session_close(c->session, why);
-}
-
 /* ------------------------------------------------------------ packets */
 
 /* The token's exp has come: the transport is closed (not a Socket.IO
@@ -233,7 +226,8 @@ static void on_disconnect(struct sio *sio, struct sio_client *c)
 static void dispatch(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
 {
     if (p->type != SIO_CONNECT && (!c->is_connected || strcmp(p->nsp, "/") != 0)) {
-        protocol_error(sio, c, "packet for a namespace that is not connected");
+        eio_session_fail(c->session, EIO_END_GRACEFUL,
+                         "packet for a namespace that is not connected");
         return;
     }
     switch (p->type) {
@@ -258,7 +252,7 @@ static void dispatch(struct sio *sio, struct sio_client *c, const struct sio_pac
 static void on_attachment(struct sio *sio, struct sio_client *c)
 {
     if (c->n_attachments_left == 0) {
-        protocol_error(sio, c, "binary frame without a binary packet");
+        eio_session_fail(c->session, EIO_END_GRACEFUL, "binary frame without a binary packet");
         return;
     }
     if (--c->n_attachments_left == 0) {
@@ -270,13 +264,14 @@ static void on_attachment(struct sio *sio, struct sio_client *c)
 static void on_text(struct sio *sio, struct sio_client *c, const char *data, size_t len)
 {
     if (c->n_attachments_left) {
-        protocol_error(sio, c, "text packet while binary attachments were expected");
+        eio_session_fail(c->session, EIO_END_GRACEFUL,
+                         "text packet while binary attachments were expected");
         return;
     }
     struct sio_packet p;
     const char *why = NULL;
     if (sio_packet_parse(data, len, &p, &why) < 0) {
-        protocol_error(sio, c, why ? why : "malformed Socket.IO packet");
+        eio_session_fail(c->session, EIO_END_GRACEFUL, why ? why : "malformed Socket.IO packet");
         return;
     }
     if (p.n_attachments) {

@@ -16,29 +16,13 @@
 #define MAX_SEEN 4096
 
 static struct lws_context *lws;
+static struct lws_protocols protocols[2];
 static struct metrics m;
 static struct ingest *in;
 static zsock_t *pub;
 static uint64_t seen_seq[MAX_SEEN];
 static size_t n_seen;
 static char last_packet[512];
-
-static int callback_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *arg,
-                        size_t len)
-{
-    (void)user;
-    (void)arg;
-    (void)len;
-    struct ingest *ingest = lws_get_opaque_user_data(wsi);
-    if (reason == LWS_CALLBACK_RAW_RX_FILE && ingest)
-        ingest_on_readable(ingest);
-    return 0;
-}
-
-static const struct lws_protocols protocols[] = {
-    {"test-zmq", callback_raw, 0, 0, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
 
 static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
 {
@@ -74,6 +58,7 @@ static void setup(void)
     memset(&m, 0, sizeof m);
     n_seen = 0;
     subscribed = false;
+    protocols[0] = *ingest_protocol(); /* the bridge's own entry; lws keeps the table */
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
@@ -87,7 +72,7 @@ static void setup(void)
     cfg.n_zmq_bind = 1;
     in = ingest_new(&cfg, &m, on_event, NULL);
     cr_assert_not_null(in);
-    cr_assert_eq(ingest_attach(in, lws, lws_get_vhost_by_name(lws, "default"), "test-zmq"), 0);
+    cr_assert_eq(ingest_attach(in, lws, lws_get_vhost_by_name(lws, "default")), 0);
     char endpoint[256];
     cr_assert_gt(ingest_endpoints(in, endpoint, sizeof endpoint), 0);
     pub = zsock_new(ZMQ_XPUB);

@@ -55,12 +55,26 @@ static bool send_in_second(struct quota_rate *r, int64_t s, uint32_t n, uint32_t
     return tripped;
 }
 
-Test(quota, rate_closes_after_five_hot_seconds_in_a_row)
+Test(quota, rate_closes_once_flooding_has_lasted_five_seconds)
 {
     struct quota_rate r = {0};
+    for (int64_t s = 100; s < 105; s++)
+        cr_assert_not(send_in_second(&r, s, 11, 10), "second %lld", (long long)s);
+    cr_assert(send_in_second(&r, 105, 11, 10), "5 s after the first packet of the flood");
+}
+
+Test(quota, rate_a_flood_starting_late_in_a_second_still_needs_five_seconds)
+{
+    struct quota_rate r = {0};
+    for (int i = 0; i < 11; i++) /* 11 packets in the last 100 ms of second 99 */
+        cr_assert_not(quota_rate_note(&r, 99900 + i, 10));
     for (int64_t s = 100; s < 104; s++)
         cr_assert_not(send_in_second(&r, s, 11, 10), "second %lld", (long long)s);
-    cr_assert(send_in_second(&r, 104, 11, 10), "fifth hot second trips");
+    bool tripped_early = false;
+    for (int i = 0; i < 11; i++)
+        tripped_early = quota_rate_note(&r, 104000 + i, 10) || tripped_early;
+    cr_assert_not(tripped_early, "4.1 s of flooding is not 5 s");
+    cr_assert(quota_rate_note(&r, 104900, 10));
 }
 
 Test(quota, rate_at_the_limit_never_trips)
@@ -79,9 +93,9 @@ Test(quota, rate_a_calm_or_silent_second_resets_the_run)
     for (int64_t s = 105; s < 109; s++)
         cr_assert_not(send_in_second(&r, s, 50, 10));
     /* second 109 silent, then hot again: the run starts over */
-    for (int64_t s = 110; s < 114; s++)
+    for (int64_t s = 110; s < 115; s++)
         cr_assert_not(send_in_second(&r, s, 50, 10));
-    cr_assert(send_in_second(&r, 114, 50, 10));
+    cr_assert(send_in_second(&r, 115, 50, 10));
 }
 
 Test(quota, rate_one_burst_is_not_a_flood)

@@ -206,13 +206,6 @@ static struct eio_server_opts eio_opts(const struct cfg *cfg)
                                     .allow_websocket = true};
 }
 
-static void mount(struct server_ctx *ctx, const char *path, struct eio_server *eio)
-{
-    ctx->mounts[ctx->n_mounts].path = path;
-    ctx->mounts[ctx->n_mounts].eio = eio;
-    ctx->n_mounts++;
-}
-
 /* Returns 0, or -EIO if stdout failed (a harness would never see it). */
 static int print_ready_line(const struct cfg *cfg, const struct server *srv)
 {
@@ -234,21 +227,20 @@ static int run(const struct options *o)
     struct metrics m;
     memset(&m, 0, sizeof m);
     struct conformance_sio *cs = conformance_sio_new(&m, cfg->max_payload);
-    struct server_ctx ctx = {.cfg = cfg, .m = &m};
-    struct server *srv = server_new(cfg, &ctx);
-    struct eio_server *echo = NULL;
+    struct server *srv = server_new(cfg, &m, NULL);
+    struct eio_server *sio = NULL, *echo = NULL;
     int rc = 1;
     if (!srv)
         goto out;
     struct eio_server_opts opts = eio_opts(cfg);
     struct eio_handler handler = conformance_sio_handler(cs);
     opts.connect_timeout_ms = o->connect_timeout_ms;
-    ctx.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
+    sio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
     handler = conformance_echo_handler(&m);
     opts.connect_timeout_ms = 0;
     echo = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
-    mount(&ctx, "/socket.io/", ctx.eio); /* mounts[0] is ctx.eio, as server.h asks */
-    mount(&ctx, "/engine.io/", echo);
+    server_mount(srv, "/socket.io/", sio);
+    server_mount(srv, "/engine.io/", echo);
     if (print_ready_line(cfg, srv) < 0)
         goto out;
     rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
@@ -256,7 +248,7 @@ static int run(const struct options *o)
 out:
     server_destroy(&srv); /* closes what is left; sessions are freed in CLOSED */
     eio_server_destroy(&echo);
-    eio_server_destroy(&ctx.eio);
+    eio_server_destroy(&sio);
     conformance_sio_destroy(&cs);
     return rc;
 }

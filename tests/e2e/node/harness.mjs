@@ -173,9 +173,15 @@ export class Proc {
 
 // ------------------------------------------------------------ HTTP
 
+// Every plain HTTP request of the suite goes through one keep-alive agent,
+// as Node 20's own global agent and node-fetch do: connections are reused
+// whenever the bridge keeps them, so a response that closes its connection
+// without saying "Connection: close" fails the next request on it.
+export const keepAliveAgent = new http.Agent({ keepAlive: true });
+
 export function httpGet(port, urlPath, { timeoutMs = 3000, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers, timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers, timeout: timeoutMs, agent: keepAliveAgent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -187,11 +193,11 @@ export function httpGet(port, urlPath, { timeoutMs = 3000, headers = {} } = {}) 
   });
 }
 
-// Any HTTP request to 127.0.0.1:port (a new connection each time):
-// resolves {status, headers, body}. body: string or Buffer.
+// Any HTTP request to 127.0.0.1:port (on a kept-alive connection when the
+// bridge keeps one): resolves {status, headers, body}. body: string or Buffer.
 export function httpRequest(port, method, urlPath, { headers = {}, body, timeoutMs = 3000 } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, timeout: timeoutMs, agent: keepAliveAgent }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
