@@ -72,7 +72,10 @@ static struct eio_server_opts eio_opts(const struct cfg *cfg)
                                     .allow_polling = cfg->allow_polling,
                                     .allow_websocket = cfg->allow_websocket,
                                     .cors_origins = cfg->cors_origins,
-                                    .n_cors_origins = cfg->n_cors_origins};
+                                    .n_cors_origins = cfg->n_cors_origins,
+                                    .is_tls = cfg->tls_cert != NULL,
+                                    .max_sessions = cfg->max_connections,
+                                    .max_sessions_per_addr = cfg->max_connections_per_ip};
 }
 
 static void print_ready_line(const struct cfg *cfg, const struct server *srv,
@@ -81,8 +84,8 @@ static void print_ready_line(const struct cfg *cfg, const struct server *srv,
     char endpoints[2048];
     if (ingest_endpoints(ingest, endpoints, sizeof endpoints) < 0)
         strcpy(endpoints, "?");
-    printf("trainbridge listening on %s:%d zmq %s auth %s\n", cfg->listen_host, server_port(srv),
-           endpoints, auth ? "on" : "off");
+    printf("trainbridge listening on %s:%d zmq %s auth %s%s\n", cfg->listen_host, server_port(srv),
+           endpoints, auth ? "on" : "off", cfg->tls_cert ? " tls on" : "");
     fflush(stdout);
 }
 

@@ -47,14 +47,21 @@ void quota_destroy(struct quota **q_p)
     *q_p = NULL;
 }
 
-enum quota_verdict quota_admit(struct quota *l, const char *addr)
+enum quota_verdict quota_check(const struct quota *l, const char *addr)
 {
     if (l->n_total >= l->max_total)
         return QUOTA_TOTAL;
-    size_t n = count_of(l, addr);
-    if (n >= l->max_per_addr)
+    if (count_of(l, addr) >= l->max_per_addr)
         return QUOTA_PER_ADDR;
-    set_count(l, addr, n + 1);
+    return QUOTA_OK;
+}
+
+enum quota_verdict quota_admit(struct quota *l, const char *addr)
+{
+    enum quota_verdict v = quota_check(l, addr);
+    if (v != QUOTA_OK)
+        return v;
+    set_count(l, addr, count_of(l, addr) + 1);
     l->n_total++;
     return QUOTA_OK;
 }

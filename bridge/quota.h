@@ -28,6 +28,9 @@ void quota_destroy(struct quota **q_p); /* NULL-safe; sets *q_p = NULL */
  * bounds allow it. Only QUOTA_OK counts anything. */
 enum quota_verdict quota_admit(struct quota *l, const char *addr);
 
+/* What quota_admit would say, counting nothing. */
+enum quota_verdict quota_check(const struct quota *q, const char *addr);
+
 /* Forgets one session admitted from addr. */
 void quota_release(struct quota *l, const char *addr);
 

@@ -115,6 +115,12 @@ static enum auth_reason authorize(struct sio *sio, struct sio_client *c, const s
     int64_t now_s = (int64_t)time(NULL);
     struct auth_grant *grant = NULL;
     enum auth_reason r = auth_token_from_connect(p->data, &token, &len);
+    const char *bearer = eio_session_bearer(c->session);
+    if (r == AUTH_MISSING && bearer) { /* the handshake's Authorization: Bearer */
+        token = bearer;
+        len = strlen(bearer);
+        r = AUTH_OK;
+    }
     if (r == AUTH_OK)
         r = auth_verify(sio->auth, token, len, now_s, &grant);
     if (r != AUTH_OK) {

@@ -227,3 +227,16 @@ test('a token expiring during a run: the transport closes at exp, the auth callb
   const m = await bridge.metrics();
   assert.equal(metricSum(m, 'trainbridge_clients_token_expired_total'), 1);
 });
+
+test('Authorization: Bearer on the Engine.IO handshake stands in for a CONNECT without a token (polling and WebSocket)', async (t) => {
+  const bridge = await startBridge(t, ['--auth-jwt-secret', secretFile(t)]);
+  const token = hs256({ scenarios: ['alpha'], exp: now() + 60 });
+  for (const transports of [['polling'], ['websocket']]) {
+    const sock = await connectOk(t, bridge, undefined, { transports, extraHeaders: { Authorization: `Bearer ${token}` } });
+    assert.deepEqual(await ack(sock, 'alpha'), { ok: true, scenario_name: 'alpha' }, transports[0]);
+    assert.deepEqual(await ack(sock, 'beta'), { ok: false, error: 'forbidden' }, transports[0]);
+  }
+  const forged = hs256({ scenarios: ['*'] }, 'another-secret-0123456789abcdef0123456789');
+  const { error } = await tryConnect(t, bridge, undefined, { transports: ['websocket'], extraHeaders: { Authorization: `Bearer ${forged}` } });
+  assert.deepEqual(error && error.data, { reason: 'signature' });
+});
