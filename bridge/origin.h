@@ -1,7 +1,8 @@
 /* origin: which browser pages may open Engine.IO sessions. A request
  * without an Origin header (a non-browser client) passes; so does a page
- * from the bridge's own origin (Origin's scheme and authority equal to the
- * request's: http or https as the listener serves, and its Host header);
+ * from the bridge's own host and port (the request's Host header; default
+ * ports by each side's scheme: an Origin's scheme alone is not compared,
+ * since websocket-client sends "http://" over wss as well);
  * otherwise the Origin must be on the --allowed-origin list (or the list
  * holds "*"). Applies to long-polling handshakes and WebSocket upgrades
  * alike. Owns nothing; pure functions. */

@@ -23,8 +23,13 @@ ParameterizedTestParameters(origin, judges_origins)
         {"http://bridge", "bridge:80", false, false, ORIGIN_SAME},
         {"https://bridge:443", "bridge", true, false, ORIGIN_SAME},
         {"https://bridge:8443", "bridge:8443", true, false, ORIGIN_SAME},
-        {"http://bridge:8443", "bridge:8443", true, false, ORIGIN_REFUSED},
-        {"https://bridge:8080", "bridge:8080", false, false, ORIGIN_REFUSED},
+        {"http://bridge:8443", "bridge:8443", true, false, ORIGIN_SAME}, /* websocket-client */
+        {"https://bridge:8080", "bridge:8080", false, false, ORIGIN_SAME},
+        {"http://bridge", "bridge", true, false, ORIGIN_REFUSED},   /* port 80 vs 443 */
+        {"https://bridge", "bridge", false, false, ORIGIN_REFUSED}, /* port 443 vs 80 */
+        {"http://[::1]:8080", "[::1]:8080", false, false, ORIGIN_SAME},
+        {"http://[::1]", "[::1]:80", false, false, ORIGIN_SAME},
+        {"http://[::1]:8081", "[::1]:8080", false, false, ORIGIN_REFUSED},
         {"http://bridge:8081", "bridge:8080", false, false, ORIGIN_REFUSED},
         {"http://evil.example", "bridge:8080", false, false, ORIGIN_REFUSED},
         {"http://bridge:8080", "", false, false, ORIGIN_REFUSED},
