@@ -141,3 +141,8 @@ const char *zcurve_public_key(const struct zcurve *z)
 {
     return zcert_public_txt(z->cert);
 }
+
+const char *zcurve_secret_key(const struct zcurve *z)
+{
+    return zcert_secret_txt(z->cert);
+}

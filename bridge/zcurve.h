@@ -29,7 +29,9 @@ int zcurve_apply(struct zcurve *z, zsock_t *sock);
  * blocking). */
 size_t zcurve_take_failures(struct zcurve *z);
 
-/* The server's public key, 40 Z85 characters (borrowed). */
+/* The server's public and secret keys, 40 Z85 characters each (borrowed),
+ * for sockets zcurve_apply cannot reach (czmq's zproxy takes them as text). */
 const char *zcurve_public_key(const struct zcurve *z);
+const char *zcurve_secret_key(const struct zcurve *z);
 
 #endif

@@ -30,6 +30,8 @@ enum opt_id {
     OPT_READY_TIMEOUT_MS,
     OPT_SEED,
     OPT_QUIET,
+    OPT_SERVER_KEY,
+    OPT_CLIENT_CERT,
     OPT_COUNT
 };
 
@@ -58,6 +60,11 @@ static const struct opt_spec opt_specs[OPT_COUNT] = {
                               "(default 5000; negative: do not wait)"},
     [OPT_SEED] = {"seed", "S", "random seed for the simulated metrics (default: clock)"},
     [OPT_QUIET] = {"quiet", NULL, "do not print one line per event on stderr"},
+    [OPT_SERVER_KEY] = {"server-key", "KEY",
+                        "CURVE: the bridge's public key (40 Z85 characters or its\n"
+                        "public certificate file); needs --client-cert"},
+    [OPT_CLIENT_CERT] = {"client-cert", "FILE",
+                         "CURVE: this trainer's secret certificate (czmq <name>_secret)"},
 };
 
 static void print_usage(FILE *out)
@@ -188,6 +195,12 @@ static int apply_option(struct sim_config *cfg, enum opt_id id, const char *src,
         return parse_int(src, text, 0, INT64_MAX, &cfg->seed);
     case OPT_QUIET:
         return parse_switch(src, text, &cfg->is_quiet);
+    case OPT_SERVER_KEY:
+        cfg->server_key = text;
+        return 0;
+    case OPT_CLIENT_CERT:
+        cfg->client_cert = text;
+        return 0;
     case OPT_COUNT:
         break;
     }

@@ -29,7 +29,9 @@ struct sim_config {
     int64_t seed;
     bool has_seed;
     bool is_quiet;
-    char *owned[MAX_OWNED]; /* copies of comma-separated values, freed at exit */
+    const char *server_key;  /* --server-key: CURVE, the bridge's public key */
+    const char *client_cert; /* --client-cert: CURVE, this trainer's secret certificate */
+    char *owned[MAX_OWNED];  /* copies of comma-separated values, freed at exit */
     size_t n_owned;
 };
 

@@ -191,6 +191,12 @@ struct te_publisher_opts {
     int ready_timeout_ms;
     /* Send high-water mark in messages; 0 picks the library default. */
     int sndhwm;
+    /* CURVE, for a bridge run with --zmq-curve-secret (both or neither):
+     * the bridge's public key (40 Z85 characters, or the path of its public
+     * certificate file) and this trainer's secret certificate file (czmq's
+     * <name>_secret). NULL: plaintext. */
+    const char *curve_server_key;
+    const char *curve_client_cert;
 };
 
 #define TE_PUBLISHER_READY_TIMEOUT_MS 5000

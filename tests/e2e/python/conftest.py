@@ -347,7 +347,8 @@ def client_factory():
 @pytest.fixture
 def sim(procs):
     """sim(bridge, scenario(s), episodes=.., rate=.., ...) -> Proc (running)."""
-    def start(b, scenarios, episodes=10, rate=0, trainer=None, stop_at=None, fail_at=None):
+    def start(b, scenarios, episodes=10, rate=0, trainer=None, stop_at=None, fail_at=None,
+              extra=()):
         argv = [binary("trainsim"), "--endpoint", b.zmq]
         for s in [scenarios] if isinstance(scenarios, str) else scenarios:
             argv += ["--scenario", s]
@@ -358,6 +359,7 @@ def sim(procs):
             argv += ["--stop-at", str(stop_at)]
         if fail_at is not None:
             argv += ["--fail-at", str(fail_at)]
+        argv += list(extra)
         p = Proc("trainsim", argv)
         procs.append(p)
         return p

@@ -69,3 +69,71 @@ def test_curve_flags_refuse_unusable_files(procs, tmp_path):
     procs.append(p)
     assert p.wait(10) != 0
     assert "--zmq-curve-secret" in p.describe()
+
+
+def keygen(path, name):
+    """trainbridge-keygen PATH NAME: czmq certificate files; returns the Z85 public key."""
+    from conftest import binary
+    import subprocess
+    out = subprocess.run([binary("trainbridge-keygen"), path, name], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    assert len(out) == 40, out
+    return out
+
+
+def test_trainsim_with_keygen_certificates(bridge_factory, client_factory, sim, tmp_path):
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    bridge_key = keygen(str(tmp_path / "bridge"), "bridge")
+    keygen(str(clients / "trainer"), "trainer")
+    keygen(str(tmp_path / "stranger"), "stranger")
+    (clients / "trainer_secret").rename(tmp_path / "trainer_secret")  # secrets stay out of the store
+    bridge = bridge_factory("--zmq-curve-secret", str(tmp_path / "bridge_secret"),
+                            "--zmq-curve-clients", str(clients))
+    watcher = client_factory(bridge)
+    watcher.subscribe("*")
+    ok, stranger = unique("ts-curve-ok"), unique("ts-curve-stranger")
+    runs = [
+        (stranger, ["--server-key", bridge_key, "--client-cert", str(tmp_path / "stranger_secret")]),
+        (ok, ["--server-key", str(tmp_path / "bridge"), "--client-cert", str(tmp_path / "trainer_secret")]),
+    ]
+    for scenario, curve in runs:
+        p = sim(bridge, scenario, episodes=3, rate=0, trainer="ts-" + scenario[:20], extra=curve)
+        p.wait(30)
+    events = watcher.wait_count(5)
+    assert {a[1]["scenario_name"] for _, a in events} == {ok}
+    assert [e for e, _ in events] == ["training_started"] + ["training_progress"] * 3 + \
+        ["training_completed"]
+
+
+def test_proxy_frontend_with_curve(procs, bridge_factory, client_factory, tmp_path):
+    import re
+    import subprocess
+    from conftest import Proc, binary
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    keygen(str(tmp_path / "proxy"), "proxy")
+    keygen(str(clients / "trainer"), "trainer")
+    (clients / "trainer_secret").rename(tmp_path / "trainer_secret")
+    proxy = Proc("trainbridge-proxy", [binary("trainbridge-proxy"), "--frontend", "tcp://127.0.0.1:*",
+                                       "--backend", "tcp://127.0.0.1:*", "--health", "127.0.0.1:0",
+                                       "--zmq-curve-secret", str(tmp_path / "proxy_secret"),
+                                       "--zmq-curve-clients", str(clients)], stdout=subprocess.PIPE)
+    procs.append(proxy)
+    line = proxy.popen.stdout.readline().decode()
+    m = re.match(r"trainbridge-proxy listening frontend (\S+) backend (\S+) ", line)
+    assert m, f"{line!r}\n{proxy.describe()}"
+    frontend, backend = m.group(1), m.group(2)
+    bridge = bridge_factory("--zmq-connect", backend)
+    watcher = client_factory(bridge)
+    watcher.subscribe("*")
+    ok, plain = unique("px-curve-ok"), unique("px-plain")
+    for scenario, curve in ((plain, []), (ok, ["--server-key", str(tmp_path / "proxy"),
+                                               "--client-cert", str(tmp_path / "trainer_secret")])):
+        p = Proc("trainsim", [binary("trainsim"), "--endpoint", frontend, "--scenario", scenario,
+                              "--episodes", "2", "--rate", "0", "--ready-timeout-ms", "3000",
+                              "--quiet", *curve])
+        procs.append(p)
+        p.wait(30)
+    events = watcher.wait_count(4)
+    assert {a[1]["scenario_name"] for _, a in events} == {ok}
