@@ -374,7 +374,7 @@ static int apply_flag(struct options_parse *p, int n_left, char *const args[])
     bool is_strict = p->spec->argv_rules == OPTIONS_ARGV_STRICT;
     const struct options_opt *o = NULL;
     const char *eq = NULL;
-    if (lookup_flag(p, args[0], &o, &eq) < 0)
+    if (lookup_flag(p, args[0], &o, &eq) < 0 || !o)
         return -EINVAL;
     char where[NAME_CAP];
     snprintf(where, sizeof where, "--%s", o->flag);

@@ -13,7 +13,7 @@ APT_PACKAGES=(
     libssl-dev openssl
     python3 python3-zmq python3-msgpack python3-pytest
     python3-socketio python3-engineio python3-websocket python3-requests python3-aiohttp
-    clang libclang-rt-14-dev clang-format
+    clang libclang-rt-14-dev clang-format clang-tidy
     python3-yaml systemd locales
 )
 

@@ -17,11 +17,22 @@ Test(fanout, packet_holds_a_copy_with_headroom_and_nul)
     cr_assert_null(p);
 }
 
-Test(fanout, unref_is_null_safe)
+Test(fanout, unref_is_null_safe_and_clears_the_pointer)
 {
     struct packet *p = NULL;
     packet_unref(&p);
     packet_unref(NULL);
+    cr_assert_null(p);
+    p = packet_from_text("x", 1);
+    struct packet *q = packet_ref(p);
+    cr_assert_eq(q, p);
+    cr_assert_eq(p->refs, 2);
+    packet_unref(&q);
+    cr_assert_null(q, "unref clears the caller's pointer");
+    cr_assert_eq(p->refs, 1, "the other reference still holds the packet");
+    cr_assert_eq(packet_data(p)[0], 'x');
+    packet_unref(&p); /* the last one frees it: ASan/LeakSanitizer would see a leak otherwise */
+    cr_assert_null(p);
 }
 
 Test(fanout, queue_shares_one_packet_between_queues)

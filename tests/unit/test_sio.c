@@ -7,32 +7,10 @@
 #include <string.h>
 
 #include "eio.h"
+#include "fake_transport.h"
 #include "metrics.h"
 #include "rooms.h"
 #include "sio.h"
-
-#define MAX_OUT 64
-
-struct fake_conn {
-    struct eio_session *s;
-    int n_want_write;
-    bool is_aborted;
-    char *out[MAX_OUT]; /* packets written, in order */
-    int n_out;
-};
-
-static void fake_want_write(struct eio_session *s)
-{
-    ((struct fake_conn *)eio_session_transport(s))->n_want_write++;
-}
-
-static void fake_abort(struct eio_session *s)
-{
-    ((struct fake_conn *)eio_session_transport(s))->is_aborted = true;
-}
-
-static const struct eio_transport_ops fake_ops = {
-    .kind = EIO_TRANSPORT_WEBSOCKET, .want_write = fake_want_write, .abort = fake_abort};
 
 static struct lws_context *lws;
 static struct metrics m;
@@ -67,49 +45,18 @@ static void teardown(void)
     lws_context_destroy(lws);
 }
 
-/* Moves every queued packet into c->out, as a transport would write them. */
-static void drain(struct fake_conn *c)
-{
-    struct packet *p;
-    while ((p = eio_session_peek(c->s)) != NULL) {
-        cr_assert_lt(c->n_out, MAX_OUT);
-        c->out[c->n_out++] = strndup((const char *)packet_data(p), p->len);
-        eio_session_written(c->s);
-    }
-}
-
 static void open_conn(struct fake_conn *c)
 {
-    memset(c, 0, sizeof *c);
-    c->s = eio_session_open(eio, &fake_ops, c);
-    drain(c);
-}
-
-static void close_conn(struct fake_conn *c)
-{
-    eio_session_free(&c->s);
-    for (int i = 0; i < c->n_out; i++)
-        free(c->out[i]);
-}
-
-static void recv_text(struct fake_conn *c, const char *text)
-{
-    eio_session_on_packet(c->s, text, strlen(text), false);
-    drain(c);
-}
-
-static const char *last(const struct fake_conn *c)
-{
-    return c->n_out ? c->out[c->n_out - 1] : "";
+    fake_open(c, eio, &fake_ws_ops);
 }
 
 static void connect_and_subscribe(struct fake_conn *c, const char *scenario)
 {
     open_conn(c);
-    recv_text(c, "40");
+    fake_recv(c, "40");
     char msg[128];
     snprintf(msg, sizeof msg, "421[\"subscribe_training\",{\"scenario_name\":\"%s\"}]", scenario);
-    recv_text(c, msg);
+    fake_recv(c, msg);
 }
 
 static size_t broadcast(const char *scenario, const char *text)
@@ -131,37 +78,37 @@ Test(sio, open_packet_comes_first_with_sid_and_no_upgrades)
     cr_assert_not_null(strstr(c.out[0], "\"upgrades\":[]"));
     cr_assert_not_null(strstr(c.out[0], "\"pingInterval\":25000"));
     cr_assert_not_null(strstr(c.out[0], "\"maxPayload\":1000"));
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, connect_to_root_answers_a_socket_id)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "40{\"token\":\"abc\"}");
-    cr_assert(strncmp(last(&c), "40{\"sid\":\"", 10) == 0, "got %s", last(&c));
-    cr_assert_eq(strlen(last(&c)), strlen("40{\"sid\":\"\"}") + EIO_SID_LEN);
-    close_conn(&c);
+    fake_recv(&c, "40{\"token\":\"abc\"}");
+    cr_assert(strncmp(fake_last(&c), "40{\"sid\":\"", 10) == 0, "got %s", fake_last(&c));
+    cr_assert_eq(strlen(fake_last(&c)), strlen("40{\"sid\":\"\"}") + EIO_SID_LEN);
+    fake_close(&c);
 }
 
 Test(sio, connect_to_other_namespace_is_refused)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "40/admin,");
-    cr_assert_str_eq(last(&c), "44/admin,{\"message\":\"Invalid namespace\"}");
+    fake_recv(&c, "40/admin,");
+    cr_assert_str_eq(fake_last(&c), "44/admin,{\"message\":\"Invalid namespace\"}");
     cr_assert_not(eio_session_is_closing(c.s));
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, subscribe_is_acknowledged)
 {
     struct fake_conn c;
     connect_and_subscribe(&c, "alpha");
-    cr_assert_str_eq(last(&c), "431[{\"ok\":true,\"scenario_name\":\"alpha\"}]");
+    cr_assert_str_eq(fake_last(&c), "431[{\"ok\":true,\"scenario_name\":\"alpha\"}]");
     cr_assert_eq(rooms_n_members(rooms, "alpha"), 1);
     cr_assert_eq(m.counters[METRIC_SUBSCRIBES], 1);
-    close_conn(&c);
+    fake_close(&c);
     cr_assert_eq(rooms_n_rooms(rooms), 0);
 }
 
@@ -191,13 +138,14 @@ ParameterizedTest(struct bad_subscribe *tc, sio, bad_subscribe_payload_gets_erro
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "40");
-    recv_text(&c, tc->packet);
-    cr_assert(strncmp(last(&c), "437[{\"ok\":false,\"error\":\"", 25) == 0, "got %s", last(&c));
-    cr_assert_not_null(strstr(last(&c), tc->error_part), "got %s", last(&c));
+    fake_recv(&c, "40");
+    fake_recv(&c, tc->packet);
+    cr_assert(strncmp(fake_last(&c), "437[{\"ok\":false,\"error\":\"", 25) == 0, "got %s",
+              fake_last(&c));
+    cr_assert_not_null(strstr(fake_last(&c), tc->error_part), "got %s", fake_last(&c));
     cr_assert_eq(rooms_n_rooms(rooms), 0);
     cr_assert_not(eio_session_is_closing(c.s));
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, events_reach_only_their_room_and_star)
@@ -208,68 +156,68 @@ Test(sio, events_reach_only_their_room_and_star)
     connect_and_subscribe(&star, "*");
     int na = a.n_out, nb = b.n_out, ns = star.n_out;
     cr_assert_eq(broadcast("alpha", "42[\"training_started\"]"), 2);
-    drain(&a);
-    drain(&b);
-    drain(&star);
+    fake_drain(&a);
+    fake_drain(&b);
+    fake_drain(&star);
     cr_assert_eq(a.n_out, na + 1);
     cr_assert_eq(b.n_out, nb);
     cr_assert_eq(star.n_out, ns + 1);
-    cr_assert_str_eq(last(&a), "42[\"training_started\"]");
+    cr_assert_str_eq(fake_last(&a), "42[\"training_started\"]");
     cr_assert_eq(m.counters[METRIC_DELIVERIES], 2);
-    close_conn(&a);
-    close_conn(&b);
-    close_conn(&star);
+    fake_close(&a);
+    fake_close(&b);
+    fake_close(&star);
 }
 
 Test(sio, client_in_room_and_star_gets_each_event_once)
 {
     struct fake_conn c;
     connect_and_subscribe(&c, "alpha");
-    recv_text(&c, "422[\"subscribe_training\",{\"scenario_name\":\"*\"}]");
+    fake_recv(&c, "422[\"subscribe_training\",{\"scenario_name\":\"*\"}]");
     int n = c.n_out;
     cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 1);
     cr_assert_eq(broadcast("alpha", "42[\"y\"]"), 1);
-    drain(&c);
+    fake_drain(&c);
     cr_assert_eq(c.n_out, n + 2);
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, unsubscribe_stops_delivery)
 {
     struct fake_conn c;
     connect_and_subscribe(&c, "alpha");
-    recv_text(&c, "423[\"unsubscribe_training\",{\"scenario_name\":\"alpha\"}]");
-    cr_assert_str_eq(last(&c), "433[{\"ok\":true,\"scenario_name\":\"alpha\"}]");
+    fake_recv(&c, "423[\"unsubscribe_training\",{\"scenario_name\":\"alpha\"}]");
+    cr_assert_str_eq(fake_last(&c), "433[{\"ok\":true,\"scenario_name\":\"alpha\"}]");
     cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 0);
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, rooms_per_client_are_limited)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "40");
+    fake_recv(&c, "40");
     const char *names[] = {"a", "b", "c", "d", "e"};
     for (int i = 0; i < 5; i++) {
         char msg[128];
         snprintf(msg, sizeof msg, "429[\"subscribe_training\",{\"scenario_name\":\"%s\"}]",
                  names[i]);
-        recv_text(&c, msg);
+        fake_recv(&c, msg);
     }
-    cr_assert_not_null(strstr(last(&c), "too many subscriptions"), "got %s", last(&c));
+    cr_assert_not_null(strstr(fake_last(&c), "too many subscriptions"), "got %s", fake_last(&c));
     cr_assert_eq(rooms_n_of_session(rooms, c.s), 4);
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, event_before_connect_closes_the_session)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "421[\"subscribe_training\",{\"scenario_name\":\"alpha\"}]");
+    fake_recv(&c, "421[\"subscribe_training\",{\"scenario_name\":\"alpha\"}]");
     cr_assert(eio_session_is_closing(c.s));
-    cr_assert_str_eq(last(&c), "1");
+    cr_assert_str_eq(fake_last(&c), "1");
     cr_assert_eq(rooms_n_rooms(rooms), 0);
-    close_conn(&c);
+    fake_close(&c);
 }
 
 struct malformed {
@@ -300,38 +248,38 @@ ParameterizedTest(struct malformed *tc, sio, malformed_packet_closes_only_that_s
     struct fake_conn bad, good;
     connect_and_subscribe(&good, "alpha");
     open_conn(&bad);
-    recv_text(&bad, tc->text);
+    fake_recv(&bad, tc->text);
     cr_assert(eio_session_is_closing(bad.s), "packet '%s' did not close the session", tc->text);
     cr_assert_eq(m.counters[METRIC_CLIENT_PROTOCOL_ERRORS], 1);
     cr_assert_not(eio_session_is_closing(good.s));
     cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 1);
-    close_conn(&bad);
-    close_conn(&good);
+    fake_close(&bad);
+    fake_close(&good);
 }
 
 Test(sio, binary_event_waits_for_its_attachment_then_answers)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "40");
-    recv_text(&c, "451-5[\"subscribe_training\",{\"_placeholder\":true,\"num\":0}]");
+    fake_recv(&c, "40");
+    fake_recv(&c, "451-5[\"subscribe_training\",{\"_placeholder\":true,\"num\":0}]");
     int n = c.n_out;
     eio_session_on_packet(c.s, "\x01\x02", 2, true);
-    drain(&c);
+    fake_drain(&c);
     cr_assert_eq(c.n_out, n + 1);
-    cr_assert(strncmp(last(&c), "435[{\"ok\":false", 15) == 0, "got %s", last(&c));
+    cr_assert(strncmp(fake_last(&c), "435[{\"ok\":false", 15) == 0, "got %s", fake_last(&c));
     cr_assert_not(eio_session_is_closing(c.s));
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, stray_binary_frame_is_a_protocol_error)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "40");
+    fake_recv(&c, "40");
     eio_session_on_packet(c.s, "\x01", 1, true);
     cr_assert(eio_session_is_closing(c.s));
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, slow_client_is_dropped_at_its_bound_and_others_go_on)
@@ -344,33 +292,33 @@ Test(sio, slow_client_is_dropped_at_its_bound_and_others_go_on)
     event[sizeof event - 1] = '\0';
     for (int i = 0; i < 20; i++) { /* 20 x 600 bytes > the 4096-byte bound */
         broadcast("alpha", event);
-        drain(&fast);
+        fake_drain(&fast);
     }
     cr_assert(slow.is_aborted);
     cr_assert_eq(m.counters[METRIC_CLIENTS_DROPPED_SLOW], 1);
     cr_assert_not(fast.is_aborted);
     cr_assert_eq(m.counters[METRIC_DELIVERIES], 20 + 6); /* fast: 20; slow: 6 before the bound */
-    close_conn(&slow);
-    close_conn(&fast);
+    fake_close(&slow);
+    fake_close(&fast);
 }
 
 Test(sio, engine_io_ping_probe_is_answered)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "2probe");
-    cr_assert_str_eq(last(&c), "3probe");
-    close_conn(&c);
+    fake_recv(&c, "2probe");
+    cr_assert_str_eq(fake_last(&c), "3probe");
+    fake_close(&c);
 }
 
 Test(sio, engine_io_close_from_client_ends_the_session)
 {
     struct fake_conn c;
     open_conn(&c);
-    recv_text(&c, "1");
+    fake_recv(&c, "1");
     cr_assert(c.is_aborted);
     cr_assert(eio_session_should_end(c.s));
-    close_conn(&c);
+    fake_close(&c);
 }
 
 Test(sio, graceful_close_sends_close_packet_then_ends)
@@ -379,9 +327,9 @@ Test(sio, graceful_close_sends_close_packet_then_ends)
     connect_and_subscribe(&c, "alpha");
     eio_server_close_all(eio);
     cr_assert_not(eio_session_should_end(c.s));
-    drain(&c);
-    cr_assert_str_eq(last(&c), "1");
+    fake_drain(&c);
+    cr_assert_str_eq(fake_last(&c), "1");
     cr_assert(eio_session_should_end(c.s));
     cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 0);
-    close_conn(&c);
+    fake_close(&c);
 }

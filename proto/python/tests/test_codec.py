@@ -1,5 +1,7 @@
 """encode/decode/validation of trainevents.py, without sockets or binaries."""
 
+import datetime
+import re
 import fractions
 import math
 
@@ -155,7 +157,15 @@ def test_name_valid(name, ok):
 
 
 def test_utc_now_iso_is_a_valid_start_time():
-    encode_started(start_time=te.utc_now_iso())
+    before = datetime.datetime.now(datetime.timezone.utc)
+    text = te.utc_now_iso()
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", text), text
+    stamp = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+    assert before <= stamp <= after
+    envelope = msgpack.unpackb(encode_started(start_time=text))
+    assert envelope["data"]["start_time"] == text
 
 
 def test_msgpack_of_the_python_library_reads_our_payloads():

@@ -210,4 +210,8 @@ def test_default_trainer_is_host_and_pid():
 def test_close_is_idempotent():
     pub = te.Publisher("tcp://127.0.0.1:1", trainer="t")
     pub.close()
-    pub.close(linger=0)
+    assert pub._sock.closed
+    pub.close(linger=0)  # a second close is a no-op, not an error
+    assert pub._sock.closed
+    with pytest.raises(zmq.ZMQError):  # and nothing can be sent any more
+        pub.training_started("alpha", 10)
