@@ -23,6 +23,7 @@
 #define SECRET_MIN 32         /* RFC 7518 3.2: an HS256 key has at least 256 bits */
 #define RSA_MIN_BITS 2048
 #define ES256_COORD_LEN 32 /* JWS ES256 signatures are R || S, 32 bytes each */
+#define ES256_SIG_LEN 64
 #define SCENARIO_CLAIM_MAX 256
 #define FAR_FUTURE_S 1e15 /* NumericDates past this are clamped */
 
@@ -161,7 +162,12 @@ static unsigned char *b64url_decode(const char *in, size_t len, size_t *out_len)
             free(std);
             return NULL;
         }
-        std[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+        char c = in[i];
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        std[i] = c;
     }
     memset(std + len, '=', pad);
     unsigned char *out = xmalloc((len + pad) / 4 * 3 + 1);
@@ -250,7 +256,7 @@ static bool hmac_matches(const struct secret *key, const char *input, size_t len
  * verifies, or NULL. Caller frees with OPENSSL_free. */
 static unsigned char *es256_to_der(const unsigned char *sig, size_t sig_len, size_t *der_len)
 {
-    if (sig_len != 2 * ES256_COORD_LEN)
+    if (sig_len != ES256_SIG_LEN)
         return NULL;
     ECDSA_SIG *s = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(sig, ES256_COORD_LEN, NULL);
@@ -520,6 +526,39 @@ enum auth_reason auth_token_from_bearer(const char *value, size_t len, const cha
     return AUTH_OK;
 }
 
+/* n decimal digits at text, or -1. */
+static int read_digits(const char *text, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" exactly, into tm; false if it is not that. */
+static bool read_iso_utc(const char *text, struct tm *tm)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (strlen(text) != sizeof shape - 1)
+        return false;
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        if (shape[i] != 'd' && text[i] != shape[i])
+            return false;
+    }
+    *tm = (struct tm){.tm_year = read_digits(text, 4),
+                      .tm_mon = read_digits(text + 5, 2),
+                      .tm_mday = read_digits(text + 8, 2),
+                      .tm_hour = read_digits(text + 11, 2),
+                      .tm_min = read_digits(text + 14, 2),
+                      .tm_sec = read_digits(text + 17, 2)};
+    return tm->tm_year >= 1970 && tm->tm_mon >= 1 && tm->tm_mon <= 12 && tm->tm_mday >= 1 &&
+           tm->tm_mday <= 31 && tm->tm_hour >= 0 && tm->tm_hour <= 23 && tm->tm_min >= 0 &&
+           tm->tm_min <= 59 && tm->tm_sec >= 0 && tm->tm_sec <= 60;
+}
+
 int auth_parse_time(const char *text, int64_t *out_s)
 {
     char *end = NULL;
@@ -529,12 +568,8 @@ int auth_parse_time(const char *text, int64_t *out_s)
         *out_s = v;
         return 0;
     }
-    struct tm tm = {0};
-    int used = 0;
-    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 ||
-        used == 0 || text[used] != '\0' || tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    struct tm tm;
+    if (!read_iso_utc(text, &tm))
         return -EINVAL;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;

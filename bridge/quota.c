@@ -102,5 +102,5 @@ bool quota_rate_note(struct quota_rate *r, int64_t now_ms, uint32_t max_per_s)
     if (r->n_in_second <= max_per_s)
         return false;
     int64_t since = r->is_hot_run ? r->hot_since_ms : r->first_ms;
-    return now_ms - since >= QUOTA_RATE_SECONDS * 1000;
+    return now_ms - since >= (int64_t)QUOTA_RATE_SECONDS * 1000;
 }
