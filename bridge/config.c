@@ -42,6 +42,8 @@ static int set_tls_version(struct options_parse *p, const struct options_opt *o,
 
 /* Each option's environment variable is TRAINBRIDGE_ + the flag name
  * upper-cased with '-' as '_'. Defaults are text, parsed like any value. */
+static options_set_fn set_log_format;
+
 static const struct options_opt options[] = {
     {"listen", NULL, "HOST:PORT", OPTIONS_LISTEN, "0.0.0.0:8080", 0, 65535, NULL,
      FIELD(listen_host), FIELD(listen_port),
@@ -91,6 +93,27 @@ static const struct options_opt options[] = {
     {"connect-timeout", NULL, "MS", OPTIONS_INT, "45000", 0, 3600000, "ms",
      FIELD(connect_timeout_ms), 0,
      "Close a session that has not sent a Socket.IO CONNECT by then (0: never).", NULL},
+    {"history-points", NULL, "N", OPTIONS_SIZE, "500", 8, 100000, "points", FIELD(history_points),
+     0,
+     "Most training_progress events kept per run for late joiners: the\n"
+     "learning curve's bound (first, latest, per-bucket last/min/max).",
+     NULL},
+    {"history-runs", NULL, "N", OPTIONS_SIZE, "10", 0, 100000, "runs", FIELD(history_runs), 0,
+     "Finished runs kept per scenario for late joiners (the most recent).", NULL},
+    {"history-ttl", NULL, "SECONDS", OPTIONS_INT, "86400", 1, 31536000, "s", FIELD(history_ttl_s),
+     0, "How long a finished run is kept after it ended.", NULL},
+    {"history-bytes", NULL, "BYTES", OPTIONS_SIZE, "268435456", 65536, 1LL << 40, "bytes",
+     FIELD(history_bytes), 0,
+     "Bound on all run history together. Past it the oldest finished runs\n"
+     "go first, then running runs' curves are thinned (never their\n"
+     "training_started or latest progress).",
+     NULL},
+    {"conflate-after", NULL, "BYTES", OPTIONS_SIZE, "65536", 0, 1LL << 30, "bytes",
+     FIELD(conflate_after), 0,
+     "Once a client has this much unsent data, a new training_progress of a\n"
+     "run replaces that run's older unsent one (lifecycle events are always\n"
+     "kept). 0: never conflate.",
+     NULL},
     {"auth-jwt-secret", NULL, "FILE", OPTIONS_STRING, "", 0, 0, NULL, FIELD(auth_jwt_secret), 0,
      "Require a signed token on Socket.IO CONNECT: HS256 with this file's bytes\n"
      "as the key (one trailing newline ignored; at least 32 bytes).",
@@ -143,10 +166,32 @@ static const struct options_opt options[] = {
      "Directory of the trainers' public certificates allowed to publish.", NULL},
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "One of error, warn, info, debug.", NULL},
+    {"log-format", NULL, "FORMAT", OPTIONS_LOG_LEVEL, "text", 0, 0, NULL, FIELD(log_format), 0,
+     "text (\"level module: message key=value\") or json (one object per line:\n"
+     "ts, level, module, message, and each trailing key=value as a field).",
+     set_log_format},
+    {"web-root", NULL, "DIR", OPTIONS_STRING, "", 0, 0, NULL, FIELD(web_root), 0,
+     "Serve the dashboard's files from DIR instead of the copies built into\n"
+     "the binary (for working on the page; vendor/ falls back to the built-in\n"
+     "libraries).",
+     NULL},
+    {"no-dashboard", NULL, NULL, OPTIONS_SWITCH, NULL, 0, 0, NULL, FIELD(no_dashboard), 0,
+     "Do not serve the dashboard page (GET / and /dashboard/ answer 404).", NULL},
     {"help", "-h", NULL, OPTIONS_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit.", NULL},
     {"version", NULL, NULL, OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, "Print the version and exit.",
      NULL},
 };
+
+static int set_log_format(struct options_parse *p, const struct options_opt *o, const char *text,
+                          const char *where, enum options_source src)
+{
+    (void)o;
+    (void)src;
+    struct cfg *cfg = options_cfg(p);
+    if (log_format_parse(text, &cfg->log_format) < 0)
+        return options_fail(p, "%s: expected text or json, got '%s'", where, text);
+    return 0;
+}
 
 /* Adds --cors-origin's values to --allowed-origin's list. */
 static int merge_origin_alias(struct options_parse *p, struct cfg *cfg)

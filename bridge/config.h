@@ -37,8 +37,16 @@ struct cfg {
     size_t n_cors_origin_alias;
     bool allow_polling; /* --transports, both by default */
     bool allow_websocket;
-    int connect_timeout_ms;   /* --connect-timeout, 45000; 0 = never */
-    enum log_level log_level; /* --log-level, info */
+    int connect_timeout_ms;     /* --connect-timeout, 45000; 0 = never */
+    size_t history_points;      /* --history-points, 500: stored progress events per run */
+    size_t history_runs;        /* --history-runs, 10: finished runs kept per scenario */
+    int history_ttl_s;          /* --history-ttl, 86400: how long a finished run is kept */
+    size_t history_bytes;       /* --history-bytes, 256 MiB: all history together */
+    size_t conflate_after;      /* --conflate-after, 65536; 0 = never conflate */
+    enum log_level log_level;   /* --log-level, info */
+    enum log_format log_format; /* --log-format, text */
+    char *web_root;    /* --web-root DIR: serve the dashboard from there; NULL = embedded */
+    bool no_dashboard; /* --no-dashboard: GET / and /dashboard/ answer 404 */
     /* security (README "Security"); NULL paths mean off */
     char *auth_jwt_secret;             /* --auth-jwt-secret FILE (HS256) */
     char *auth_jwt_public_key;         /* --auth-jwt-public-key FILE (RS256/ES256 PEM) */

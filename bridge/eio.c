@@ -6,6 +6,7 @@
 #include <libwebsockets.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "metrics.h"
 #include "xalloc.h"
@@ -21,7 +22,10 @@ struct eio_server {
     struct packet *ping_pkt;  /* "2", shared by every session */
     struct packet *close_pkt; /* "1" */
     bool is_accepting;
-    struct quota *quota; /* connection bounds per peer address, or NULL */
+    struct deadline_queue ping_due;    /* sessions waiting to be pinged */
+    struct deadline_queue pong_due;    /* sessions pinged, waiting for a pong */
+    struct deadline_queue connect_due; /* sessions without a Socket.IO CONNECT yet */
+    struct quota *quota;               /* connection bounds per peer address, or NULL */
 };
 
 struct eio_session {
@@ -32,10 +36,10 @@ struct eio_session {
     void *transport;
     void *app;
     struct fanout_queue q;
-    lws_sorted_usec_list_t sul_heartbeat;
-    lws_sorted_usec_list_t sul_connect; /* connect timeout */
-    lws_sorted_usec_list_t sul_reap;    /* deferred free */
-    void *probe;                        /* WebSocket probing an upgrade, or NULL */
+    struct deadline heartbeat;       /* in ping_due or pong_due */
+    struct deadline connect;         /* in connect_due until the Socket.IO CONNECT */
+    lws_sorted_usec_list_t sul_reap; /* deferred free */
+    void *probe;                     /* WebSocket probing an upgrade, or NULL */
     eio_probe_lost_fn *probe_lost;
     bool is_awaiting_pong;
     bool is_closing;
@@ -60,41 +64,46 @@ static int queue_packet(struct eio_session *s, struct packet *p)
         return rc;
     s->srv->queued_bytes += s->q.bytes - before;
     s->ops->want_write(s);
-    return 0;
+    return rc;
 }
 
-static void on_heartbeat(lws_sorted_usec_list_t *sul)
+/* ping_due: time to ping; the pong is then due within ping_timeout. */
+static void on_ping_due(struct deadline *d, struct deadline_queue *q)
 {
-    struct eio_session *s = lws_container_of(sul, struct eio_session, sul_heartbeat);
-    struct eio_server *srv = s->srv;
+    struct eio_session *s = lws_container_of(d, struct eio_session, heartbeat);
+    struct eio_server *srv = lws_container_of(q, struct eio_server, ping_due);
     if (s->is_closing)
         return;
-    if (s->is_awaiting_pong) {
-        metrics_inc(srv->m, METRIC_CLIENTS_PING_TIMEOUT);
-        log_info_limited("eio", "closing session: ping timeout sid=%s", s->sid);
-        eio_session_drop(s, "ping timeout");
-        return;
-    }
     if (queue_packet(s, srv->ping_pkt) < 0) {
         metrics_inc(srv->m, METRIC_CLIENTS_DROPPED_SLOW);
         eio_session_drop(s, "outbound queue full");
         return;
     }
     s->is_awaiting_pong = true;
-    lws_sul_schedule(srv->ctx, 0, &s->sul_heartbeat, on_heartbeat,
-                     ms_to_us(srv->opts.ping_timeout_ms));
+    deadline_start(&srv->pong_due, &s->heartbeat);
+}
+
+static void on_pong_missed(struct deadline *d, struct deadline_queue *q)
+{
+    struct eio_session *s = lws_container_of(d, struct eio_session, heartbeat);
+    struct eio_server *srv = lws_container_of(q, struct eio_server, pong_due);
+    if (s->is_closing)
+        return;
+    metrics_inc(srv->m, METRIC_CLIENTS_PING_TIMEOUT);
+    log_info_limited("eio", "closing session: ping timeout sid=%s", s->sid);
+    eio_session_drop(s, "ping timeout");
 }
 
 static void schedule_ping(struct eio_session *s)
 {
     s->is_awaiting_pong = false;
-    lws_sul_schedule(s->srv->ctx, 0, &s->sul_heartbeat, on_heartbeat,
-                     ms_to_us(s->srv->opts.ping_interval_ms));
+    deadline_start(&s->srv->ping_due, &s->heartbeat);
 }
 
-static void on_connect_timeout(lws_sorted_usec_list_t *sul)
+static void on_connect_timeout(struct deadline *d, struct deadline_queue *q)
 {
-    struct eio_session *s = lws_container_of(sul, struct eio_session, sul_connect);
+    (void)q;
+    struct eio_session *s = lws_container_of(d, struct eio_session, connect);
     log_info_limited("eio", "closing session: no Socket.IO CONNECT within %d ms sid=%s",
                      s->srv->opts.connect_timeout_ms, s->sid);
     eio_session_close(s, "connect timeout");
@@ -108,8 +117,8 @@ static void on_reap(lws_sorted_usec_list_t *sul)
 
 static void cancel_timers(struct eio_session *s)
 {
-    lws_sul_cancel(&s->sul_heartbeat);
-    lws_sul_cancel(&s->sul_connect);
+    deadline_cancel(&s->heartbeat);
+    deadline_cancel(&s->connect);
 }
 
 /* The client sent a close packet: nothing more is sent. A long poll still
@@ -153,6 +162,10 @@ struct eio_server *eio_server_new(struct lws_context *ctx, const struct eio_serv
     srv->ping_pkt = packet_from_text("2", 1);
     srv->close_pkt = packet_from_text("1", 1);
     srv->is_accepting = true;
+    deadline_queue_init(&srv->ping_due, ctx, ms_to_us(opts->ping_interval_ms), on_ping_due);
+    deadline_queue_init(&srv->pong_due, ctx, ms_to_us(opts->ping_timeout_ms), on_pong_missed);
+    deadline_queue_init(&srv->connect_due, ctx, ms_to_us(opts->connect_timeout_ms),
+                        on_connect_timeout);
     if (opts->max_sessions || opts->max_sessions_per_addr)
         srv->quota =
             quota_new(opts->max_sessions ? opts->max_sessions : SIZE_MAX,
@@ -167,6 +180,9 @@ void eio_server_destroy(struct eio_server **srv_p)
     struct eio_server *srv = *srv_p;
     if (srv->sessions.count)
         log_warn("eio", "destroying the server with %u sessions left", srv->sessions.count);
+    deadline_queue_fini(&srv->ping_due);
+    deadline_queue_fini(&srv->pong_due);
+    deadline_queue_fini(&srv->connect_due);
     packet_unref(&srv->ping_pkt);
     packet_unref(&srv->close_pkt);
     zhashx_destroy(&srv->by_sid);
@@ -193,6 +209,20 @@ size_t eio_server_n_sessions(const struct eio_server *srv)
 size_t eio_server_queued_bytes(const struct eio_server *srv)
 {
     return srv->queued_bytes;
+}
+
+static int observe_lag(struct lws_dll2 *d, void *user)
+{
+    const struct eio_session *s = lws_container_of(d, struct eio_session, link);
+    int64_t now_us = *(const int64_t *)user;
+    metrics_lag_observe(s->srv->m, s->q.bytes, fanout_queue_oldest_age_s(&s->q, now_us));
+    return 0;
+}
+
+void eio_server_observe_lag(struct eio_server *srv, int64_t now_us)
+{
+    metrics_lag_reset(srv->m);
+    lws_dll2_foreach_safe(&srv->sessions, &now_us, observe_lag);
 }
 
 static int close_one(struct lws_dll2 *d, void *user)
@@ -266,6 +296,7 @@ struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_tr
     while (zhashx_lookup(srv->by_sid, s->sid));
     zhashx_insert(srv->by_sid, s->sid, s);
     fanout_queue_init(&s->q, srv->opts.client_queue_bytes);
+    fanout_queue_set_conflate_after(&s->q, srv->opts.conflate_after);
     lws_dll2_add_tail(&s->link, &srv->sessions);
     metrics_inc(srv->m, METRIC_CLIENTS_ACCEPTED);
 
@@ -278,8 +309,7 @@ struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_tr
     packet_unref(&p);
     schedule_ping(s);
     if (srv->opts.connect_timeout_ms > 0)
-        lws_sul_schedule(srv->ctx, 0, &s->sul_connect, on_connect_timeout,
-                         ms_to_us(srv->opts.connect_timeout_ms));
+        deadline_start(&srv->connect_due, &s->connect);
     if (srv->handler.on_open)
         srv->handler.on_open(s, srv->handler.arg);
     return s;
@@ -395,7 +425,7 @@ int eio_session_send_binary(struct eio_session *s, const void *data, size_t len)
 
 void eio_session_mark_connected(struct eio_session *s)
 {
-    lws_sul_cancel(&s->sul_connect);
+    deadline_cancel(&s->connect);
 }
 
 int eio_session_send_message(struct eio_session *s, const char *payload, size_t len)

@@ -64,6 +64,7 @@ struct eio_server_opts {
     int ping_timeout_ms;
     size_t max_payload;        /* largest message accepted from a client */
     size_t client_queue_bytes; /* outbound bound per session */
+    size_t conflate_after;     /* queued bytes from which progress conflates; 0: never */
     int connect_timeout_ms;    /* until eio_session_mark_connected; 0 = none */
     bool allow_polling;        /* transports offered (--transports) */
     bool allow_websocket;
@@ -91,6 +92,9 @@ const struct eio_server_opts *eio_server_opts(const struct eio_server *srv);
 struct eio_session *eio_server_find(const struct eio_server *srv, const char *sid);
 size_t eio_server_n_sessions(const struct eio_server *srv);
 size_t eio_server_queued_bytes(const struct eio_server *srv);
+
+/* Takes a client lag snapshot (metrics_lag_*) over every session. */
+void eio_server_observe_lag(struct eio_server *srv, int64_t now_us);
 
 /* Closes every session with an Engine.IO close packet and stops accepting
  * new ones (shutdown). */
@@ -158,8 +162,9 @@ enum eio_transport eio_session_transport_kind(const struct eio_session *s);
 void eio_session_on_packet(struct eio_session *s, const char *data, size_t len, bool is_binary);
 
 /* Queues a packet whose bytes are already a full Engine.IO packet (e.g.
- * "42[...]"). Returns 0 or -ENOBUFS if the session's bound would be passed
- * (the caller decides: the bridge then drops the client). */
+ * "42[...]"). Returns 0, FANOUT_CONFLATED (it replaced an older progress of
+ * its run), or -ENOBUFS if the session's bound would be passed (the caller
+ * decides: the bridge then drops the client). */
 int eio_session_send(struct eio_session *s, struct packet *p);
 
 /* Queues a message packet '4' + payload (a copy). Returns as eio_session_send. */

@@ -83,6 +83,24 @@ bool http_origin(struct lws *wsi, char *buf, size_t cap)
     return lws_hdr_copy(wsi, buf, (int)cap, WSI_TOKEN_ORIGIN) > 0;
 }
 
+static const char *header_or_empty(struct lws *wsi, enum lws_token_indexes token, char *buf,
+                                   size_t cap)
+{
+    if (lws_hdr_copy(wsi, buf, (int)cap, token) < 0)
+        buf[0] = '\0';
+    return buf;
+}
+
+const char *http_accept_encoding(struct lws *wsi, char *buf, size_t cap)
+{
+    return header_or_empty(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, buf, cap);
+}
+
+const char *http_if_none_match(struct lws *wsi, char *buf, size_t cap)
+{
+    return header_or_empty(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, buf, cap);
+}
+
 /* ------------------------------------------------------------ headers */
 
 static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
@@ -118,6 +136,16 @@ static int add_preflight_headers(struct lws *wsi, unsigned char **p, unsigned ch
     return 0;
 }
 
+static int add_extra_headers(struct lws *wsi, const char *const *pairs, unsigned char **p,
+                             unsigned char *end)
+{
+    for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2) {
+        if (add_header(wsi, pairs[i], pairs[i + 1], p, end))
+            return -1;
+    }
+    return 0;
+}
+
 /* The Connection header this response needs: "close" when the connection
  * ends after it, "keep-alive" for a kept HTTP/1.0 one, none otherwise. */
 static int add_connection_header(struct lws *wsi, bool keeps_alive, bool is_http10,
@@ -144,8 +172,10 @@ static int compose_headers(struct lws *wsi, const struct http_response *r, unsig
     bool is_http10 = *p - status_line >= 8 && memcmp(status_line, "HTTP/1.0", 8) == 0;
     bool keeps_alive = client_keeps_alive(wsi, is_http10);
     *closes = !keeps_alive;
-    if (add_header(wsi, "cache-control:", "no-store", p, end) ||
+    if (add_header(wsi, "cache-control:", r->cache_control ? r->cache_control : "no-store", p,
+                   end) ||
         add_connection_header(wsi, keeps_alive, is_http10, p, end) ||
+        add_extra_headers(wsi, r->extra_headers, p, end) ||
         add_cors_headers(wsi, r->allow_origin, p, end) ||
         (r->is_preflight && add_preflight_headers(wsi, p, end)))
         return -1;

@@ -35,8 +35,10 @@ struct http_response {
     const char *content_type;
     const char *body;
     size_t len;
-    const char *allow_origin; /* CORS: echo this Origin with credentials, or NULL */
-    bool is_preflight;        /* add the CORS preflight headers (methods, headers, max-age) */
+    const char *allow_origin;  /* CORS: echo this Origin with credentials, or NULL */
+    bool is_preflight;         /* add the CORS preflight headers (methods, headers, max-age) */
+    const char *cache_control; /* NULL: "no-store" */
+    const char *const *extra_headers; /* "name:", "value" pairs ending with NULL, or NULL */
 };
 
 /* A composed response waiting for its WRITEABLE callback. Embedded in the
@@ -88,5 +90,10 @@ enum http_method http_method(struct lws *wsi);
 
 /* Copies the request's Origin header into buf. Returns false if there is none. */
 bool http_origin(struct lws *wsi, char *buf, size_t cap);
+
+/* Copies the request's Accept-Encoding / If-None-Match header into buf;
+ * "" when there is none or it does not fit. Returns buf. */
+const char *http_accept_encoding(struct lws *wsi, char *buf, size_t cap);
+const char *http_if_none_match(struct lws *wsi, char *buf, size_t cap);
 
 #endif

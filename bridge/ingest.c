@@ -15,21 +15,23 @@
 
 #define INGEST_PROTOCOL_NAME "trainbridge-zmq"
 #define INGEST_RCVHWM 100000
-#define SAFETY_TICK_US (250 * LWS_US_PER_MS)
 #define ENDPOINTS_TEXT 2048
+#define CURVE_TICK_US LWS_US_PER_SEC
 
 struct ingest {
     zsock_t *sub;
     struct metrics *m;
     ingest_event_fn *fn;
     void *arg;
+    ingest_heartbeat_fn *heartbeat_fn; /* NULL: heartbeats are only counted */
+    void *heartbeat_arg;
     zhashx_t *last_seq; /* trainer id -> last seq, stored as the pointer value */
     char endpoints[ENDPOINTS_TEXT];
     struct lws_context *ctx;
     struct lws *wsi; /* the adopted descriptor */
     lws_sorted_usec_list_t sul_carry_on;
-    lws_sorted_usec_list_t sul_safety;
-    struct zcurve *curve; /* --zmq-curve-secret: the SUB socket is a CURVE server */
+    lws_sorted_usec_list_t sul_curve; /* reads the CURVE handshake monitor */
+    struct zcurve *curve;             /* --zmq-curve-secret: the SUB socket is a CURVE server */
 };
 
 /* ------------------------------------------------------------ setup */
@@ -100,6 +102,12 @@ struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event
     return in;
 }
 
+void ingest_set_heartbeat_fn(struct ingest *in, ingest_heartbeat_fn *fn, void *arg)
+{
+    in->heartbeat_fn = fn;
+    in->heartbeat_arg = arg;
+}
+
 void ingest_destroy(struct ingest **in_p)
 {
     if (!in_p || !*in_p)
@@ -107,7 +115,7 @@ void ingest_destroy(struct ingest **in_p)
     struct ingest *in = *in_p;
     if (in->ctx) { /* call before the lws context goes */
         lws_sul_cancel(&in->sul_carry_on);
-        lws_sul_cancel(&in->sul_safety);
+        lws_sul_cancel(&in->sul_curve);
         lws_set_opaque_user_data(in->wsi, NULL);
     }
     zcurve_destroy(&in->curve); /* its monitor first: it watches the socket */
@@ -117,13 +125,13 @@ void ingest_destroy(struct ingest **in_p)
     *in_p = NULL;
 }
 
-static void on_safety_tick(lws_sorted_usec_list_t *sul)
+/* With CURVE on: counts the handshakes the monitor saw refused, once a
+ * second (the monitor's pipe does not wake the loop). */
+static void on_curve_tick(lws_sorted_usec_list_t *sul)
 {
-    struct ingest *in = lws_container_of(sul, struct ingest, sul_safety);
-    if (zsock_events(in->sub) & ZMQ_POLLIN)
-        ingest_on_readable(in);
+    struct ingest *in = lws_container_of(sul, struct ingest, sul_curve);
     metrics_add(in->m, METRIC_ZMQ_AUTH_FAILURES, zcurve_take_failures(in->curve));
-    lws_sul_schedule(in->ctx, 0, &in->sul_safety, on_safety_tick, SAFETY_TICK_US);
+    lws_sul_schedule(in->ctx, 0, &in->sul_curve, on_curve_tick, CURVE_TICK_US);
 }
 
 static int callback_ingest(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -162,7 +170,8 @@ int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *
     }
     lws_set_opaque_user_data(in->wsi, in);
     in->ctx = ctx;
-    lws_sul_schedule(ctx, 0, &in->sul_safety, on_safety_tick, SAFETY_TICK_US);
+    if (in->curve)
+        lws_sul_schedule(ctx, 0, &in->sul_curve, on_curve_tick, CURVE_TICK_US);
     return 0;
 }
 
@@ -179,6 +188,24 @@ static void reject(struct ingest *in, const struct te_error *err)
  * (gaps) or a restart at 1. Returns false for a repeat or a late arrival
  * (seq not above the last one): counted and not delivered, so a stream that
  * reaches the bridge twice (two proxies, say) is delivered once. */
+static bool track_sequence(struct ingest *in, const struct te_event *ev);
+
+/* A heartbeat repeats its trainer's latest event's seq: one above what we
+ * have seen means events were lost (counted now, not when the next event
+ * comes); an older one changes nothing. Heartbeats are never dropped here. */
+static void track_heartbeat_sequence(struct ingest *in, const struct te_event *hb)
+{
+    uint64_t last = (uint64_t)(uintptr_t)zhashx_lookup(in->last_seq, hb->trainer);
+    if (last != 0 && hb->seq <= last)
+        return;
+    if (last == 0) {
+        track_sequence(in, hb); /* first sight: tracked like an event */
+        return;
+    }
+    metrics_add(in->m, METRIC_INGEST_GAPS, hb->seq - last);
+    zhashx_update(in->last_seq, hb->trainer, (void *)(uintptr_t)hb->seq);
+}
+
 static bool track_sequence(struct ingest *in, const struct te_event *ev)
 {
     uint64_t last = (uint64_t)(uintptr_t)zhashx_lookup(in->last_seq, ev->trainer);
@@ -204,6 +231,20 @@ static bool track_sequence(struct ingest *in, const struct te_event *ev)
     return true;
 }
 
+/* A heartbeat is counted and handed to the run store, never to clients. */
+static void take_heartbeat(struct ingest *in, const struct te_event *hb)
+{
+    metrics_inc(in->m, METRIC_HEARTBEATS);
+    if (!in->heartbeat_fn)
+        return;
+    enum heartbeat_reason reason = in->heartbeat_fn(hb, in->heartbeat_arg);
+    if (reason == HEARTBEAT_TAKEN)
+        return;
+    metrics_heartbeat_ignored(in->m, reason);
+    log_debug("ingest", "heartbeat ignored: %s scenario=%s trainer=%s",
+              metrics_heartbeat_reason_name(reason), hb->scenario, hb->trainer);
+}
+
 static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *payload)
 {
     struct te_event ev;
@@ -211,6 +252,11 @@ static void accept_message(struct ingest *in, zmq_msg_t *topic, zmq_msg_t *paylo
     if (te_frames_decode(zmq_msg_data(topic), zmq_msg_size(topic), zmq_msg_data(payload),
                          zmq_msg_size(payload), &ev, &err) < 0) {
         reject(in, &err);
+        return;
+    }
+    if (ev.type == TE_HEARTBEAT) {
+        track_heartbeat_sequence(in, &ev);
+        take_heartbeat(in, &ev);
         return;
     }
     if (!track_sequence(in, &ev))

@@ -6,11 +6,13 @@
  *
  * How ZeroMQ meets the lws loop: the SUB socket's ZMQ_FD is dup()ed and
  * adopted into lws as a raw file descriptor, so ingest runs on the loop
- * thread with no locks and no hand-off queue. ZMQ_FD is edge-like: each
- * wake-up drains until the socket has nothing (up to INGEST_BUDGET messages;
- * past that a zero-delay lws_sul carries on so clients get written in
- * between) and then reads ZMQ_EVENTS, which re-arms the descriptor. A
- * periodic safety tick re-checks ZMQ_EVENTS in case a wake-up was missed.
+ * thread with no locks and no hand-off queue. ZMQ_FD is edge-triggered, as
+ * ZeroMQ's documentation says: it signals only a change, so each wake-up
+ * receives until the socket has nothing and then reads ZMQ_EVENTS (which
+ * processes ZeroMQ's pending commands and re-arms the descriptor); if
+ * ZMQ_EVENTS still says POLLIN, or INGEST_BUDGET messages were taken, a
+ * zero-delay lws_sul carries on so clients get written in between. No
+ * periodic tick is needed, so an idle bridge does not wake.
  * The lws protocol that serves the adopted descriptor is ingest's own
  * (ingest_protocol): the program puts it in its lws context's table. */
 #ifndef TB_INGEST_H
@@ -19,6 +21,7 @@
 #include <stddef.h>
 
 #include "fanout.h"
+#include "metrics.h"
 #include "trainevents.h"
 
 struct cfg;
@@ -32,12 +35,23 @@ struct metrics;
 #define INGEST_MAX_MSG_BYTES 1048576 /* ZMQ_MAXMSGSIZE: larger drops the peer's connection */
 #define INGEST_MAX_TRAINERS 100000   /* trainers whose sequence numbers are tracked */
 
-/* Called for each accepted event; pkt is borrowed (take a ref to keep it). */
+/* Called for each accepted event; pkt is borrowed (take a ref to keep it).
+ * Heartbeats never come here. */
 typedef void ingest_event_fn(const struct te_event *ev, struct packet *pkt, void *arg);
+
+/* Called for each valid heartbeat (a heartbeat repeats its trainer's latest
+ * seq, so repeats come here too); hb is borrowed. Returns HEARTBEAT_TAKEN, or why it
+ * changed nothing (counted in trainbridge_heartbeats_ignored_total). This is
+ * the run store's liveness input: the bridge's main wires it. */
+typedef enum heartbeat_reason ingest_heartbeat_fn(const struct te_event *hb, void *arg);
 
 /* Creates the SUB socket and binds/connects cfg's endpoints. Returns NULL
  * and logs why (e.g. an endpoint that does not bind). Caller frees. */
 struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event_fn *fn, void *arg);
+/* Sets (or with fn NULL, clears) the heartbeat callback. Without one,
+ * heartbeats are only counted (trainbridge_heartbeats_total). */
+void ingest_set_heartbeat_fn(struct ingest *in, ingest_heartbeat_fn *fn, void *arg);
+
 /* NULL-safe; sets *in_p = NULL. Call while the lws context still exists. */
 void ingest_destroy(struct ingest **in_p);
 

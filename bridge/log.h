@@ -1,13 +1,22 @@
-/* log: one line per message on stderr, "level module: message key=value".
- * Owns the process's log level. Anything a peer can trigger goes through the
+/* log: one line per message on stderr, "level module: message key=value",
+ * or with LOG_FORMAT_JSON one JSON object per line for log shippers:
+ *   {"ts":"2026-12-04T03:04:05.678Z","level":"warn","module":"ingest",
+ *    "message":"rejected message: ...","field":"seq"}
+ * where every trailing " key=value" of the text becomes its own string field
+ * (keys [A-Za-z_][A-Za-z0-9_.-]*, never ts/level/module/message; values up to
+ * the next space). Strings are escaped for JSON and bytes that are not UTF-8
+ * become U+FFFD, so a peer's bytes in a message never break the line.
+ * Owns the process's log level and format. Anything a peer can trigger goes through the
  * _limited variants: at most LOG_LIMIT_PER_SEC lines per second per call
  * site, then one line counting what was suppressed. Loop thread only. */
 #ifndef TB_LOG_H
 #define TB_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
 #define LOG_LIMIT_PER_SEC 5
 
@@ -22,6 +31,18 @@ struct log_limit {
 int log_level_parse(const char *name, enum log_level *level_out);
 const char *log_level_name(enum log_level level);
 void log_set_level(enum log_level level);
+
+/* Parses "text" or "json". Returns 0 or -EINVAL. */
+int log_format_parse(const char *name, enum log_format *format_out);
+void log_set_format(enum log_format format);
+
+/* Renders one line (without the newline) in format, NUL-terminated into
+ * buf[0..cap). Text is cut to fit; JSON drops what does not fit (the message
+ * cut, later fields left out) and stays one valid object, given at least
+ * LOG_JSON_MIN_CAP bytes (below that it writes ""). Returns the length. */
+#define LOG_JSON_MIN_CAP 128
+size_t log_format_line(enum log_format format, enum log_level level, const char *module,
+                       const char *message, char *buf, size_t cap);
 enum log_level log_get_level(void);
 int log_enabled(enum log_level level);
 

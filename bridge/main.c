@@ -1,12 +1,15 @@
 /* main: trainbridge's entry point. Parses the configuration, wires the
- * modules together (metrics, rooms, Socket.IO layer, lws server, Engine.IO
- * sessions, ZeroMQ ingest), prints the ready line, runs the loop, and on
+ * modules together (metrics, rooms, run history, Socket.IO layer, lws
+ * server, Engine.IO sessions, ZeroMQ ingest), prints the ready line, runs
+ * the loop (with a once-a-second tick that expires old runs), and on
  * SIGINT/SIGTERM closes every client and tears down in reverse order. */
 #include <czmq.h>
 #include <errno.h>
+#include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "auth.h"
 #include "config.h"
@@ -15,10 +18,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "rooms.h"
+#include "runs.h"
 #include "server.h"
 #include "sio.h"
+#include "web.h"
 
 #define DRAIN_DEADLINE_MS 700
+#define HOUSEKEEPING_US LWS_US_PER_SEC
 
 extern char **environ;
 
@@ -34,23 +40,46 @@ static void install_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal; /* no SA_RESTART: poll() returns EINTR */
+    sa.sa_handler = on_stop_signal; /* until server_run watches them on its loop */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
+/* Raises the soft descriptor limit to the hard one: every client is a
+ * descriptor, so this is the bridge's ceiling of connections (lws stops
+ * accepting near it and resumes when descriptors free up). */
+static void raise_descriptor_limit(void)
 {
-    sio_broadcast(arg, ev->scenario, pkt);
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
+        log_warn("main", "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return;
+    }
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlim_t was = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) < 0) {
+            log_warn("main", "cannot raise the descriptor limit from %llu: %s",
+                     (unsigned long long)was, strerror(errno));
+            lim.rlim_cur = was;
+        }
+    }
+    log_info("main", "descriptor limit %llu: at most about that many clients",
+             (unsigned long long)lim.rlim_cur);
 }
 
 /* What main wired together; the gauges of /metrics are read from it. */
 struct bridge {
     struct rooms *rooms;
+    struct runs *runs;
+    struct sio *sio;
     struct eio_server *eio;
     struct ingest *ingest;
+    struct web *web; /* the dashboard, or NULL (--no-dashboard) */
+    struct lws_context *ctx;
+    lws_sorted_usec_list_t sul_housekeeping;
 };
 
 static void refresh_gauges(struct metrics *m, void *arg)
@@ -60,6 +89,37 @@ static void refresh_gauges(struct metrics *m, void *arg)
     metrics_set(m, GAUGE_QUEUED_BYTES, (int64_t)eio_server_queued_bytes(b->eio));
     metrics_set(m, GAUGE_ROOMS, (int64_t)rooms_n_rooms(b->rooms));
     metrics_set(m, GAUGE_TRAINERS, (int64_t)ingest_n_trainers(b->ingest));
+    runs_stats(b->runs, &m->runs);
+    eio_server_observe_lag(b->eio, (int64_t)lws_now_usecs());
+}
+
+/* Every event joins its run's history, then goes out; the packet carries
+ * its run so a laggard's queue can conflate its progress. */
+static void on_event(const struct te_event *ev, struct packet *pkt, void *arg)
+{
+    struct bridge *b = arg;
+    int64_t now_us = (int64_t)lws_now_usecs();
+    pkt->run_id = runs_record(b->runs, ev, pkt, now_us);
+    pkt->is_progress = ev->type == TE_TRAINING_PROGRESS;
+    pkt->born_us = now_us;
+    sio_broadcast(b->sio, ev->scenario, pkt);
+}
+
+/* Once a second: finished runs past their TTL go. */
+static void on_housekeeping(lws_sorted_usec_list_t *sul)
+{
+    struct bridge *b = lws_container_of(sul, struct bridge, sul_housekeeping);
+    runs_expire(b->runs, (int64_t)lws_now_usecs());
+    lws_sul_schedule(b->ctx, 0, sul, on_housekeeping, HOUSEKEEPING_US);
+}
+
+static struct runs *runs_from_cfg(const struct cfg *cfg)
+{
+    struct runs_limits lim = {.max_points = cfg->history_points,
+                              .max_finished_per_scenario = cfg->history_runs,
+                              .ttl_us = (int64_t)cfg->history_ttl_s * LWS_US_PER_SEC,
+                              .max_bytes = cfg->history_bytes};
+    return runs_new_memory(&lim);
 }
 
 static struct eio_server_opts eio_opts(const struct cfg *cfg)
@@ -68,6 +128,7 @@ static struct eio_server_opts eio_opts(const struct cfg *cfg)
                                     .ping_timeout_ms = cfg->ping_timeout_ms,
                                     .max_payload = cfg->max_payload,
                                     .client_queue_bytes = cfg->client_queue_bytes,
+                                    .conflate_after = cfg->conflate_after,
                                     .connect_timeout_ms = cfg->connect_timeout_ms,
                                     .allow_polling = cfg->allow_polling,
                                     .allow_websocket = cfg->allow_websocket,
@@ -87,6 +148,13 @@ static void print_ready_line(const struct cfg *cfg, const struct server *srv,
     printf("trainbridge listening on %s:%d zmq %s auth %s%s\n", cfg->listen_host, server_port(srv),
            endpoints, auth ? "on" : "off", cfg->tls_cert ? " tls on" : "");
     fflush(stdout);
+    if (!cfg->no_dashboard) {
+        bool is_any =
+            strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "::") == 0;
+        bool is_v6 = strchr(cfg->listen_host, ':') != NULL && !is_any;
+        log_info("main", "dashboard: http://%s%s%s:%d/", is_v6 ? "[" : "",
+                 is_any ? "127.0.0.1" : cfg->listen_host, is_v6 ? "]" : "", server_port(srv));
+    }
 }
 
 /* The token verifier, if any flag asks for one; *auth_p stays NULL when
@@ -116,22 +184,31 @@ static int run(const struct cfg *cfg)
 {
     struct metrics m;
     memset(&m, 0, sizeof m);
-    struct bridge b = {.rooms = rooms_new()};
-    struct sio *sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
+    struct bridge b = {.rooms = rooms_new(), .runs = runs_from_cfg(cfg)};
+    b.sio = sio_new(b.rooms, &m, cfg->max_rooms_per_client);
+    sio_set_runs(b.sio, b.runs);
+    struct server *srv = NULL;
     struct auth *auth = NULL;
-    struct server *srv = make_auth(cfg, &auth) < 0 ? NULL : server_new(cfg, &m, ingest_protocol());
     int rc = 1;
+    if (make_auth(cfg, &auth) < 0)
+        goto out;
+    if (!cfg->no_dashboard && !(b.web = web_new(cfg->web_root)))
+        goto out;
+    srv = server_new(cfg, &m, ingest_protocol());
     if (!srv)
         goto out;
+    server_serve_dashboard(srv, b.web);
     if (auth)
-        sio_set_auth(sio, auth, server_lws_context(srv));
-    sio_set_packet_rate(sio, (unsigned)cfg->max_client_packets_per_s);
+        sio_set_auth(b.sio, auth, server_lws_context(srv));
+    sio_set_packet_rate(b.sio, (unsigned)cfg->max_client_packets_per_s);
     struct eio_server_opts opts = eio_opts(cfg);
-    struct eio_handler handler = sio_eio_handler(sio);
-    b.eio = eio_server_new(server_lws_context(srv), &opts, &handler, &m);
+    struct eio_handler handler = sio_eio_handler(b.sio);
+    b.ctx = server_lws_context(srv);
+    b.eio = eio_server_new(b.ctx, &opts, &handler, &m);
     server_mount(srv, "/socket.io/", b.eio);
     server_on_metrics(srv, refresh_gauges, &b);
-    b.ingest = ingest_new(cfg, &m, on_event, sio);
+    lws_sul_schedule(b.ctx, 0, &b.sul_housekeeping, on_housekeeping, HOUSEKEEPING_US);
+    b.ingest = ingest_new(cfg, &m, on_event, &b);
     if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
     print_ready_line(cfg, srv, b.ingest, auth);
@@ -139,11 +216,15 @@ static int run(const struct cfg *cfg)
     log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(b.eio));
     server_drain(srv, DRAIN_DEADLINE_MS);
 out:
+    if (b.ctx)
+        lws_sul_cancel(&b.sul_housekeeping);
     ingest_destroy(&b.ingest);
     server_destroy(&srv); /* closes what is left; sessions are freed in CLOSED */
     eio_server_destroy(&b.eio);
-    sio_destroy(&sio);
+    sio_destroy(&b.sio);
+    runs_destroy(&b.runs);
     rooms_destroy(&b.rooms);
+    web_destroy(&b.web);
     auth_destroy(&auth);
     return rc;
 }
@@ -161,8 +242,10 @@ int main(int argc, char **argv)
         return res == CFG_EXIT_OK ? 0 : 2;
     }
     log_set_level(cfg.log_level);
+    log_set_format(cfg.log_format);
     log_attach_lws();
     install_signals();
+    raise_descriptor_limit();
     int rc = run(&cfg);
     cfg_fini(&cfg);
     zsys_shutdown();

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runs.h"
 #include "trainevents.h"
 
 enum metric_id {
@@ -25,6 +26,14 @@ enum metric_id {
     METRIC_HANDSHAKES_REFUSED,     /* bad Engine.IO handshakes (HTTP 400) */
     METRIC_SUBSCRIBES,             /* successful subscribe_training */
     METRIC_UNSUBSCRIBES,           /* successful unsubscribe_training */
+    METRIC_SUBSCRIBES_REFUSED,     /* client requests answered ok:false */
+    METRIC_REPLAYED_EVENTS,        /* history packets queued to late joiners */
+    METRIC_PROGRESS_CONFLATED,     /* progress replaced in a laggard's queue */
+    METRIC_HEARTBEATS,             /* valid trainer heartbeats (never forwarded) */
+    METRIC_WEB_RESPONSES,          /* dashboard files served (200) */
+    METRIC_WEB_NOT_MODIFIED,       /* dashboard files revalidated (304) */
+    METRIC_WEB_NOT_FOUND,          /* dashboard paths with no file (404) */
+    METRIC_WEB_REFUSED,            /* dashboard paths refused: not plain names (400) */
     METRIC_AUTH_ACCEPTED,          /* CONNECTs with a valid token */
     METRIC_SUBSCRIBES_FORBIDDEN,   /* subscribe_training outside the token's scenarios */
     METRIC_CLIENTS_TOKEN_EXPIRED,  /* transports closed at their token's exp */
@@ -46,11 +55,37 @@ enum gauge_id {
 
 #define METRICS_AUTH_REASONS 16 /* room for enum auth_reason */
 
+/* Client lag, a snapshot over every session taken periodically: how many
+ * clients have at most each bound of queued bytes, and of age of their
+ * oldest unsent live event (fixed buckets: bounded label cardinality). */
+#define METRICS_LAG_BYTES_BUCKETS 6
+#define METRICS_LAG_AGE_BUCKETS 6
+
+struct metrics_lag {
+    uint64_t by_bytes[METRICS_LAG_BYTES_BUCKETS]; /* not cumulative; last is +Inf */
+    uint64_t by_age[METRICS_LAG_AGE_BUCKETS];
+    uint64_t n_clients;
+    uint64_t bytes_sum;
+    double age_sum_s;
+    double age_max_s;
+};
+
+/* Why a valid heartbeat changed nothing (the run store's verdict). */
+enum heartbeat_reason {
+    HEARTBEAT_TAKEN,            /* it refreshed a running or stalled run */
+    HEARTBEAT_UNKNOWN_SCENARIO, /* no run of that scenario at all */
+    HEARTBEAT_NO_RUN,           /* the scenario has runs, none active from that trainer */
+    HEARTBEAT_REASON_COUNT
+};
+
 struct metrics {
     uint64_t counters[METRIC_COUNT];
-    uint64_t rejected[TE_ERRC_COUNT];            /* ingest rejects by reason */
-    uint64_t auth_refused[METRICS_AUTH_REASONS]; /* CONNECTs refused, by enum auth_reason */
+    uint64_t rejected[TE_ERRC_COUNT];                    /* ingest rejects by reason */
+    uint64_t heartbeats_ignored[HEARTBEAT_REASON_COUNT]; /* [HEARTBEAT_TAKEN] unused */
+    uint64_t auth_refused[METRICS_AUTH_REASONS];         /* CONNECTs refused, by enum auth_reason */
     int64_t gauges[GAUGE_COUNT];
+    struct runs_stats runs; /* the run store's figures, copied on change */
+    struct metrics_lag lag;
 };
 
 static inline void metrics_inc(struct metrics *m, enum metric_id id)
@@ -73,6 +108,20 @@ static inline void metrics_reject(struct metrics *m, enum te_errc reason)
     if (reason < TE_ERRC_COUNT)
         m->rejected[reason]++;
 }
+
+/* Starts a new lag snapshot. */
+void metrics_lag_reset(struct metrics *m);
+/* Adds one client to the lag snapshot; age_s < 0: nothing live is queued. */
+void metrics_lag_observe(struct metrics *m, size_t queued_bytes, double age_s);
+
+static inline void metrics_heartbeat_ignored(struct metrics *m, enum heartbeat_reason reason)
+{
+    if (reason > HEARTBEAT_TAKEN && reason < HEARTBEAT_REASON_COUNT)
+        m->heartbeats_ignored[reason]++;
+}
+
+/* Stable label of a reason ("unknown_scenario", "no_run"; "taken"). */
+const char *metrics_heartbeat_reason_name(enum heartbeat_reason reason);
 
 static inline void metrics_auth_refused(struct metrics *m, int reason)
 {

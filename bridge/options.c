@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "xalloc.h"
@@ -155,6 +156,23 @@ static int set_log_level(struct options_parse *p, const struct options_opt *o, c
     if (log_level_parse(text, field(p->cfg, o->offset)) < 0)
         return options_fail(p, "%s: expected error, warn, info or debug, got '%s'", where, text);
     return 0;
+}
+
+/* A switch's environment variable: 1/0, true/false, yes/no, on/off. */
+static int set_switch(struct options_parse *p, const struct options_opt *o, const char *text,
+                      const char *where)
+{
+    static const char *const on[] = {"1", "true", "yes", "on"};
+    static const char *const off[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < sizeof on / sizeof on[0]; i++) {
+        bool is_on = strcasecmp(text, on[i]) == 0;
+        if (is_on || strcasecmp(text, off[i]) == 0) {
+            *(bool *)field(p->cfg, o->offset) = is_on;
+            return 0;
+        }
+    }
+    return options_fail(p, "%s: expected 1 or 0 (true/false, yes/no, on/off), got '%s'", where,
+                        text);
 }
 
 /* ---- lists */
@@ -308,6 +326,8 @@ static int apply(struct options_parse *p, const struct options_opt *o, const cha
         return set_transports(p, o, text, where);
     case OPTIONS_STRING:
         return set_string(p, o, text);
+    case OPTIONS_SWITCH:
+        return set_switch(p, o, text, where);
     default:
         return options_fail(p, "%s takes no value", where);
     }
@@ -339,7 +359,7 @@ static int apply_env(struct options_parse *p, char *const envp[])
     for (size_t i = 0; i < p->spec->n_opts; i++) {
         const struct options_opt *o = &p->spec->opts[i];
         char name[NAME_CAP];
-        if (!o->metavar)
+        if (!o->metavar && o->kind != OPTIONS_SWITCH)
             continue;
         env_name(p->spec, o, name, sizeof name);
         const char *value = find_env(envp, name);
@@ -378,6 +398,11 @@ static int apply_flag(struct options_parse *p, int n_left, char *const args[])
         return -EINVAL;
     char where[NAME_CAP];
     snprintf(where, sizeof where, "--%s", o->flag);
+    if (o->kind == OPTIONS_SWITCH && !eq) {
+        p->source[index_of(p, o)] = OPTIONS_SRC_FLAG;
+        *(bool *)field(p->cfg, o->offset) = true;
+        return 1;
+    }
     if (!o->metavar)
         return is_strict ? options_fail(p, "%s takes no value", where) : 1;
     if (eq)
@@ -416,7 +441,8 @@ static const struct options_opt *find_switch(const struct options_spec *spec, in
         for (size_t k = 0; k < spec->n_opts; k++) {
             const struct options_opt *o = &spec->opts[k];
             bool hit = strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, o->flag) == 0;
-            if (!o->metavar && (hit || (o->alias && strcmp(argv[i], o->alias) == 0)))
+            bool is_exit = o->kind == OPTIONS_HELP || o->kind == OPTIONS_VERSION;
+            if (is_exit && (hit || (o->alias && strcmp(argv[i], o->alias) == 0)))
                 return o;
         }
     }
@@ -480,6 +506,11 @@ static void print_option(const struct options_spec *spec, FILE *out, const struc
     fprintf(out, "  %s%s--%s%s%s\n", o->alias ? o->alias : "", o->alias ? ", " : "", o->flag,
             o->metavar ? " " : "", o->metavar ? o->metavar : "");
     print_lines(out, o->help, HELP_INDENT);
+    if (o->kind == OPTIONS_SWITCH) {
+        env_name(spec, o, env, sizeof env);
+        fprintf(out, "%*senv %s (1 or 0), default off\n", HELP_INDENT, "", env);
+        return;
+    }
     if (!o->metavar)
         return;
     env_name(spec, o, env, sizeof env);

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define OPTIONS_MAX 32       /* options in one table */
+#define OPTIONS_MAX 48       /* options in one table */
 #define OPTIONS_HOST_CAP 256 /* OPTIONS_LISTEN's host buffer */
 
 enum options_kind {
@@ -25,6 +25,7 @@ enum options_kind {
     OPTIONS_SIZE,       /* size_t from min to max */
     OPTIONS_LOG_LEVEL,  /* enum log_level */
     OPTIONS_STRING,     /* char * at offset (a path, a name), NULL when empty; owned */
+    OPTIONS_SWITCH,     /* no value: sets a bool at offset; env 1/0, true/false, yes/no, on/off */
     OPTIONS_HELP,       /* switch: print the help and exit */
     OPTIONS_VERSION     /* switch: print "program version" and exit */
 };

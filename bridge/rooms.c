@@ -222,6 +222,11 @@ void rooms_each(const struct rooms *r, const char *room_name, rooms_visit_fn *fn
         fn(room->members[i], arg);
 }
 
+bool rooms_is_member(const struct rooms *r, const char *room_name, const struct eio_session *s)
+{
+    return room_has(zhashx_lookup(r->by_name, room_name), s);
+}
+
 size_t rooms_n_rooms(const struct rooms *r)
 {
     return zhashx_size(r->by_name);

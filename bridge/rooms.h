@@ -6,6 +6,7 @@
 #ifndef TB_ROOMS_H
 #define TB_ROOMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct eio_session;
@@ -30,6 +31,9 @@ void rooms_leave_all(struct rooms *r, struct eio_session *s);
 /* Calls fn for every member of room, in no particular order. fn must not
  * join or leave. Cost: the number of members. */
 void rooms_each(const struct rooms *r, const char *room, rooms_visit_fn *fn, void *arg);
+
+/* True if s is a member of room. */
+bool rooms_is_member(const struct rooms *r, const char *room, const struct eio_session *s);
 
 size_t rooms_n_rooms(const struct rooms *r);
 size_t rooms_n_members(const struct rooms *r, const char *room);

@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <uv.h>
 
 #include "config.h"
 #include "eio.h"
@@ -14,14 +15,12 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "web.h"
 #include "xalloc.h"
 
 #define PROTOCOL_MAIN "trainbridge"
 #define WS_RX_BUFFER 65536
-#define DRAIN_TICK_US (20 * LWS_US_PER_MS)
-/* How often the loop wakes by itself, so a stop signal that arrives just
- * before poll() (no EINTR then) is seen within this time. */
-#define STOP_CHECK_US (100 * LWS_US_PER_MS)
+#define DRAIN_TICK_MS 20
 
 /* What lws allocates per connection: an HTTP request's or a WebSocket's. */
 struct conn {
@@ -44,13 +43,19 @@ struct server {
     size_t n_mounts;
     server_metrics_fn *on_metrics;
     void *on_metrics_arg;
+    const struct web *web; /* the dashboard, or NULL */
     bool is_draining;
     unsigned char *ws_scratch; /* eio_ws: several frames, one write */
     struct lws_protocols protocols[3];
     char iface[256];
-    lws_sorted_usec_list_t sul_drain;
-    lws_sorted_usec_list_t sul_stop_check;
+    uv_loop_t loop; /* ours; lws runs on it (a "foreign" loop to lws) */
+    uv_signal_t sig_int, sig_term;
+    volatile sig_atomic_t *stop;
+    uint64_t drain_deadline_ms; /* uv_now() time */
+    uv_timer_t drain_timer;
 };
+
+static void close_loop(struct server *srv);
 
 /* ------------------------------------------------------------ routing */
 
@@ -105,6 +110,58 @@ static int serve_metrics(struct server *srv, struct lws *wsi, struct conn *c)
     return rc;
 }
 
+static void count_dashboard(struct metrics *m, int status)
+{
+    if (!m)
+        return;
+    metrics_inc(m, status == 200   ? METRIC_WEB_RESPONSES
+                   : status == 304 ? METRIC_WEB_NOT_MODIFIED
+                   : status == 400 ? METRIC_WEB_REFUSED
+                                   : METRIC_WEB_NOT_FOUND);
+}
+
+/* GET / and /dashboard/...: the page (web.c) with its caching, encoding and
+ * security headers. */
+static int serve_dashboard(struct server *srv, struct lws *wsi, struct conn *c, const char *path)
+{
+    static const char refused[] = "bad path\n", missing[] = "not found\n",
+                      get_only[] = "GET only\n", csp[] = WEB_CSP;
+    if (http_method(wsi) != HTTP_GET)
+        return respond_text(wsi, c, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", get_only,
+                            sizeof get_only - 1);
+    char accept[256], etag[256];
+    struct web_response res;
+    int status = web_lookup(srv->web, path, http_accept_encoding(wsi, accept, sizeof accept),
+                            http_if_none_match(wsi, etag, sizeof etag), &res);
+    count_dashboard(srv->m, status);
+    if (status == 400)
+        return respond_text(wsi, c, status, "text/plain", refused, sizeof refused - 1);
+    if (status == 404)
+        return respond_text(wsi, c, status, "text/plain", missing, sizeof missing - 1);
+    const char *headers[] = {"etag:",
+                             res.etag,
+                             "vary:",
+                             "Accept-Encoding",
+                             "content-security-policy:",
+                             csp,
+                             "x-content-type-options:",
+                             "nosniff",
+                             "referrer-policy:",
+                             "no-referrer",
+                             res.content_encoding ? "content-encoding:" : NULL,
+                             res.content_encoding,
+                             NULL};
+    struct http_response r = {.status = status,
+                              .content_type = res.content_type,
+                              .body = (const char *)res.body,
+                              .len = res.len,
+                              .cache_control = WEB_CACHE_CONTROL,
+                              .extra_headers = headers};
+    int rc = http_respond(wsi, &c->out, &r);
+    web_response_fini(&res);
+    return rc;
+}
+
 static int on_http(struct server *srv, struct lws *wsi, struct conn *c, const char *path)
 {
     static const char not_found[] = "not found\n";
@@ -119,6 +176,8 @@ static int on_http(struct server *srv, struct lws *wsi, struct conn *c, const ch
         c->kind = CONN_POLL;
         return eio_poll_on_request(wsi, &c->out, &c->poll, eio);
     }
+    if (srv->web && web_owns_path(path))
+        return serve_dashboard(srv, wsi, c, path);
     return respond_text(wsi, c, HTTP_STATUS_NOT_FOUND, "text/plain", not_found,
                         sizeof not_found - 1);
 }
@@ -250,13 +309,22 @@ struct server *server_new(const struct cfg *cfg, struct metrics *m,
     struct server *srv = xcalloc(1, sizeof *srv);
     srv->m = m;
     fill_protocols(srv, extra);
+    int rc = uv_loop_init(&srv->loop);
+    if (rc < 0) {
+        log_error("server", "cannot create the event loop: %s", uv_strerror(rc));
+        free(srv);
+        return NULL;
+    }
+    void *loops[1] = {&srv->loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = cfg->listen_port;
     info.iface = listen_iface(srv, cfg->listen_host);
     info.protocols = srv->protocols;
     info.user = srv;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV |
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    info.foreign_loops = loops;
     if (strcmp(cfg->listen_host, "0.0.0.0") == 0 || strchr(cfg->listen_host, '.'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     set_tls(cfg, &info);
@@ -270,6 +338,7 @@ struct server *server_new(const struct cfg *cfg, struct metrics *m,
     if (!srv->lws) {
         log_error("server", "cannot listen on %s:%d (see the lws lines above)", cfg->listen_host,
                   cfg->listen_port);
+        uv_loop_close(&srv->loop);
         free(srv);
         return NULL;
     }
@@ -283,9 +352,8 @@ void server_destroy(struct server **srv_p)
     if (!srv_p || !*srv_p)
         return;
     struct server *srv = *srv_p;
-    lws_sul_cancel(&srv->sul_drain);
-    lws_sul_cancel(&srv->sul_stop_check);
     lws_context_destroy(srv->lws);
+    close_loop(srv);
     free(srv->ws_scratch);
     free(srv);
     *srv_p = NULL;
@@ -305,6 +373,11 @@ void server_on_metrics(struct server *srv, server_metrics_fn *fn, void *arg)
     srv->on_metrics_arg = arg;
 }
 
+void server_serve_dashboard(struct server *srv, const struct web *web)
+{
+    srv->web = web;
+}
+
 struct lws_context *server_lws_context(const struct server *srv)
 {
     return srv->lws;
@@ -322,32 +395,56 @@ int server_port(const struct server *srv)
 
 /* ------------------------------------------------------------ loop */
 
-static void on_stop_check(lws_sorted_usec_list_t *sul)
+static void on_signal(uv_signal_t *handle, int signum)
 {
-    struct server *srv = lws_container_of(sul, struct server, sul_stop_check);
-    lws_sul_schedule(srv->lws, 0, &srv->sul_stop_check, on_stop_check, STOP_CHECK_US);
+    struct server *srv = handle->data;
+    log_info("server", "signal %d: stopping", signum);
+    if (srv->stop)
+        *srv->stop = 1;
+    uv_stop(&srv->loop);
+}
+
+static void watch_signal(struct server *srv, uv_signal_t *handle, int signum)
+{
+    if (uv_is_active((uv_handle_t *)handle))
+        return;
+    uv_signal_init(&srv->loop, handle);
+    handle->data = srv;
+    int rc = uv_signal_start(handle, on_signal, signum);
+    if (rc < 0)
+        log_error("server", "cannot watch signal %d: %s", signum, uv_strerror(rc));
+}
+
+/* Closes a handle of ours that was initialised (data set) and is not closing. */
+static void close_own_handle(uv_handle_t *handle)
+{
+    if (handle->data && !uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+/* After lws_context_destroy: closes our signal watchers, runs the loop
+ * until lws's own handles have finished closing too, and frees the loop. */
+static void close_loop(struct server *srv)
+{
+    close_own_handle((uv_handle_t *)&srv->sig_int);
+    close_own_handle((uv_handle_t *)&srv->sig_term);
+    close_own_handle((uv_handle_t *)&srv->drain_timer);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&srv->loop);
+    if (rc < 0)
+        log_warn("server", "event loop not fully closed: %s", uv_strerror(rc));
 }
 
 int server_run(struct server *srv, volatile sig_atomic_t *stop)
 {
-    lws_sul_schedule(srv->lws, 0, &srv->sul_stop_check, on_stop_check, STOP_CHECK_US);
-    int rc = 0;
-    while (!*stop) {
-        if (lws_service(srv->lws, 0) < 0) {
-            log_error("server", "the lws loop failed");
-            rc = -EIO;
-            break;
-        }
-    }
-    lws_sul_cancel(&srv->sul_stop_check);
-    return rc;
-}
-
-/* Wakes the loop while draining so the deadline is noticed. */
-static void on_drain_tick(lws_sorted_usec_list_t *sul)
-{
-    struct server *srv = lws_container_of(sul, struct server, sul_drain);
-    lws_sul_schedule(srv->lws, 0, &srv->sul_drain, on_drain_tick, DRAIN_TICK_US);
+    srv->stop = stop;
+    watch_signal(srv, &srv->sig_int, SIGINT);
+    watch_signal(srv, &srv->sig_term, SIGTERM);
+    /* nothing wakes the process when nothing happens: the loop sleeps in
+     * epoll until a descriptor, a timer or a signal needs it */
+    while (!*stop)
+        uv_run(&srv->loop, UV_RUN_DEFAULT);
+    return 0;
 }
 
 static size_t n_sessions(const struct server *srv)
@@ -358,18 +455,30 @@ static size_t n_sessions(const struct server *srv)
     return n;
 }
 
+/* Ends the drain's loop run once every session is gone or the deadline
+ * passed. A uv timer, not an lws_sul: lws 4.1.6 arms its timer for a sul
+ * only from inside its own service path, and the drain starts outside it. */
+static void on_drain_tick(uv_timer_t *timer)
+{
+    struct server *srv = timer->data;
+    if (n_sessions(srv) == 0 || uv_now(&srv->loop) >= srv->drain_deadline_ms) {
+        uv_timer_stop(timer);
+        uv_stop(&srv->loop);
+    }
+}
+
 void server_drain(struct server *srv, int deadline_ms)
 {
     srv->is_draining = true;
     for (size_t i = 0; i < srv->n_mounts; i++)
         eio_server_close_all(srv->mounts[i].eio);
-    lws_usec_t deadline = lws_now_usecs() + (lws_usec_t)deadline_ms * LWS_US_PER_MS;
-    lws_sul_schedule(srv->lws, 0, &srv->sul_drain, on_drain_tick, DRAIN_TICK_US);
-    while (n_sessions(srv) > 0 && lws_now_usecs() < deadline) {
-        if (lws_service(srv->lws, 0) < 0)
-            break;
-    }
-    lws_sul_cancel(&srv->sul_drain);
+    uv_update_time(&srv->loop);
+    srv->drain_deadline_ms = uv_now(&srv->loop) + (uint64_t)deadline_ms;
+    uv_timer_init(&srv->loop, &srv->drain_timer);
+    srv->drain_timer.data = srv;
+    uv_timer_start(&srv->drain_timer, on_drain_tick, 0, DRAIN_TICK_MS);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    uv_timer_stop(&srv->drain_timer);
     for (size_t i = 0; i < srv->n_mounts; i++)
         eio_server_free_unconnected(srv->mounts[i].eio);
     if (n_sessions(srv) > 0)

@@ -6,13 +6,22 @@
  * /metrics (Prometheus text) are answered here; a path that is an Engine.IO
  * mount ("/socket.io/", with or without the trailing '/') goes to the
  * long-polling transport (eio_poll.c) or, for a WebSocket upgrade, to
- * eio_ws.c, each given that mount's struct eio_server; anything else is 404.
+ * eio_ws.c, each given that mount's struct eio_server; GET / and
+ * /dashboard/... to the dashboard (web.c) when one is served; anything
+ * else is 404.
  * Every HTTP response is written by http.c. Extra lws protocols (ingest's
  * adopted ZeroMQ descriptor) come from the program at creation.
  *
- * Shutdown: server_run returns when *stop is set (SIGINT/SIGTERM); then
- * server_drain closes every session with an Engine.IO close packet and
- * services the loop until they are gone or the deadline passes. */
+ * The loop is libuv's (epoll), owned here and given to lws as a foreign
+ * loop: lws's sockets and timers (lws_sul), the adopted ZeroMQ descriptor
+ * and the stop signals are all watched on it, so nothing wakes the process
+ * while nothing happens, and a wake-up costs O(ready descriptors), not
+ * O(connections) as lws's default poll() loop did.
+ *
+ * Shutdown: SIGINT/SIGTERM (uv_signal watchers) set *stop and end
+ * server_run; then server_drain closes every session with an Engine.IO
+ * close packet and runs the loop until they are gone or the deadline
+ * passes. */
 #ifndef TB_SERVER_H
 #define TB_SERVER_H
 
@@ -25,6 +34,7 @@ struct lws_protocols;
 struct lws_vhost;
 struct metrics;
 struct server;
+struct web;
 
 #define SERVER_MAX_MOUNTS 4
 
@@ -45,13 +55,17 @@ int server_mount(struct server *srv, const char *path, struct eio_server *eio);
 /* fn is called (with m) before each /metrics answer. */
 void server_on_metrics(struct server *srv, server_metrics_fn *fn, void *arg);
 
+/* Serves the dashboard web (borrowed; NULL: none, 404) at / and /dashboard/. */
+void server_serve_dashboard(struct server *srv, const struct web *web);
+
 struct lws_context *server_lws_context(const struct server *srv);
 struct lws_vhost *server_vhost(const struct server *srv);
 
 /* The port actually listened on (cfg may have asked for 0). */
 int server_port(const struct server *srv);
 
-/* Services the loop until *stop becomes non-zero or lws fails. Returns 0 or -EIO. */
+/* Runs the loop until SIGINT or SIGTERM arrives (then *stop is set) or
+ * *stop is already set. Returns 0. */
 int server_run(struct server *srv, volatile sig_atomic_t *stop);
 
 /* Closes every client and services the loop until they are gone or

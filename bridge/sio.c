@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quota.h"
+#include "replay.h"
 #include "rooms.h"
 #include "sio_packet.h"
 #include "trainevents.h"
@@ -22,6 +23,7 @@
 struct sio {
     struct rooms *rooms;
     struct metrics *m;
+    struct runs *runs; /* history for late joiners, or NULL */
     size_t max_rooms_per_client;
     uint64_t n_broadcasts;      /* numbers broadcasts, so a client in two rooms gets one copy */
     const struct auth *auth;    /* NULL: no tokens required */
@@ -72,13 +74,22 @@ static void send_ack(struct sio *sio, struct sio_client *c, const struct sio_pac
     sio_packet_fini(&ack);
 }
 
+/* Answers a request; a join's answer says what was replayed (count). */
 static void ack_result(struct sio *sio, struct sio_client *c, const struct sio_packet *req,
-                       const char *scenario, const char *error)
+                       const char *scenario, const char *error, const struct replay_count *count)
 {
+    if (error) {
+        metrics_inc(sio->m, METRIC_SUBSCRIBES_REFUSED);
+        log_info_limited("sio", "refused: %s sid=%s", error, eio_session_sid(c->session));
+    }
     if (!req->has_id)
         return;
     json_t *res = error ? json_pack("{s:b, s:s}", "ok", 0, "error", error)
                         : json_pack("{s:b, s:s}", "ok", 1, "scenario_name", scenario);
+    if (!error && count) {
+        json_object_set_new(res, "runs", json_integer((json_int_t)count->n_runs));
+        json_object_set_new(res, "replayed", json_integer((json_int_t)count->n_events));
+    }
     send_ack(sio, c, req, res);
 }
 
@@ -179,27 +190,77 @@ static const char *requested_scenario(const struct sio_packet *p, const char **e
     return s;
 }
 
+struct join {
+    struct sio *sio;
+    struct sio_client *c;
+    const char *room;
+};
+
+/* A scenario whose events the joining client already gets live. */
+static bool gets_live(const char *scenario, void *arg)
+{
+    const struct join *j = arg;
+    const char *room = strcmp(j->room, SIO_ALL_SCENARIOS) == 0 ? scenario : SIO_ALL_SCENARIOS;
+    return rooms_is_member(j->sio->rooms, room, j->c->session);
+}
+
+/* Replay has its own bound (fanout.h): a client that piles up unsent
+ * history by subscribing over and over is dropped like a slow one. */
+static void send_replayed(struct packet *p, void *arg)
+{
+    const struct join *j = arg;
+    struct eio_session *s = j->c->session;
+    if (eio_session_is_closing(s) || eio_session_send(s, p) >= 0)
+        return;
+    metrics_inc(j->sio->m, METRIC_CLIENTS_DROPPED_SLOW);
+    log_warn_limited("sio", "dropping client: unsent history passed its bound sid=%s",
+                     eio_session_sid(s));
+    eio_session_drop(s, "outbound queue full");
+}
+
+/* Joins the room and, in the same loop step (no live event can come
+ * between), queues its history; a room already joined replays nothing. */
+static const char *join(struct sio *sio, struct sio_client *c, const char *scenario,
+                        enum replay_mode mode, struct replay_count *count)
+{
+    int rc = rooms_join(sio->rooms, scenario, c->session, sio->max_rooms_per_client);
+    if (rc == -E2BIG)
+        return "too many subscriptions for one client";
+    metrics_inc(sio->m, METRIC_SUBSCRIBES);
+    if (rc == 0 && sio->runs) {
+        struct join j = {.sio = sio, .c = c, .room = scenario};
+        *count = replay_send(sio->runs, scenario, mode, gets_live, send_replayed, &j);
+        metrics_add(sio->m, METRIC_REPLAYED_EVENTS, count->n_events);
+    }
+    return NULL;
+}
+
 static void on_subscribe(struct sio *sio, struct sio_client *c, const struct sio_packet *p,
                          bool is_join)
 {
     const char *error = NULL;
     const char *scenario = requested_scenario(p, &error);
-    if (scenario && is_join && sio->auth && !auth_grant_allows(c->grant, scenario)) {
+    struct replay_count count = {0, 0};
+    enum replay_mode mode = REPLAY_CURVE;
+    if (scenario && is_join &&
+        replay_mode_parse(json_object_get(json_array_get(p->data, 1), "history"), &mode) < 0)
+        error = "history must be one of \"curve\", \"latest\", \"none\", \"compact\"";
+    else if (scenario && is_join && sio->auth && !auth_grant_allows(c->grant, scenario)) {
         metrics_inc(sio->m, METRIC_SUBSCRIBES_FORBIDDEN);
         log_info_limited("sio", "subscribe to %s forbidden by the token sid=%s", scenario,
                          eio_session_sid(c->session));
         error = "forbidden";
-    } else if (scenario && is_join) {
-        int rc = rooms_join(sio->rooms, scenario, c->session, sio->max_rooms_per_client);
-        if (rc == -E2BIG)
-            error = "too many subscriptions for one client";
-        else
-            metrics_inc(sio->m, METRIC_SUBSCRIBES);
-    } else if (scenario) {
+    } else if (scenario && is_join &&
+               rooms_n_of_session(sio->rooms, c->session) >= sio->max_rooms_per_client &&
+               !rooms_is_member(sio->rooms, scenario, c->session))
+        error = "too many subscriptions for one client";
+    else if (scenario && is_join)
+        error = join(sio, c, scenario, mode, &count);
+    else if (scenario) {
         rooms_leave(sio->rooms, scenario, c->session); /* leaving a room not joined is fine */
         metrics_inc(sio->m, METRIC_UNSUBSCRIBES);
     }
-    ack_result(sio, c, p, scenario, error);
+    ack_result(sio, c, p, error ? NULL : scenario, error, is_join ? &count : NULL);
 }
 
 /* True if j is exactly the string s (a JSON string may hold NUL bytes). */
@@ -217,7 +278,7 @@ static void on_event(struct sio *sio, struct sio_client *c, const struct sio_pac
     else if (json_string_is(name, "unsubscribe_training"))
         on_subscribe(sio, c, p, false);
     else
-        ack_result(sio, c, p, NULL, "unknown event");
+        ack_result(sio, c, p, NULL, "unknown event", NULL);
 }
 
 static void on_disconnect(struct sio *sio, struct sio_client *c)
@@ -356,6 +417,11 @@ struct sio *sio_new(struct rooms *rooms, struct metrics *m, size_t max_rooms_per
     return sio;
 }
 
+void sio_set_runs(struct sio *sio, struct runs *runs)
+{
+    sio->runs = runs;
+}
+
 void sio_destroy(struct sio **sio_p)
 {
     if (!sio_p || !*sio_p)
@@ -394,7 +460,10 @@ static void deliver(struct eio_session *s, void *arg)
     if (!c || c->last_broadcast == b->sio->n_broadcasts || eio_session_is_closing(s))
         return;
     c->last_broadcast = b->sio->n_broadcasts;
-    if (eio_session_send(s, b->pkt) < 0) {
+    int rc = eio_session_send(s, b->pkt);
+    if (rc == FANOUT_CONFLATED)
+        metrics_inc(b->sio->m, METRIC_PROGRESS_CONFLATED);
+    if (rc < 0) {
         metrics_inc(b->sio->m, METRIC_CLIENTS_DROPPED_SLOW);
         log_warn_limited("sio", "dropping slow client: outbound queue passed %zu bytes sid=%s",
                          eio_session_queued_bytes(s), eio_session_sid(s));

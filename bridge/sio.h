@@ -2,7 +2,9 @@
  *
  * Owns each client's Socket.IO state (connected to "/", its socket id,
  * pending binary attachments) and the bridge's client protocol:
- * subscribe_training / unsubscribe_training with acknowledgements, and
+ * subscribe_training / unsubscribe_training with acknowledgements (a new
+ * subscription first queues the room's history, replay.c, in the same loop
+ * step as the join: no gap, no duplicate), and
  * sio_broadcast, which queues one shared event packet to every client in a
  * scenario's room and in "*" (each client at most once). Room membership
  * itself lives in rooms.c. A client whose queue would pass its bound is
@@ -18,6 +20,7 @@ struct auth;
 struct lws_context;
 struct metrics;
 struct rooms;
+struct runs;
 struct sio;
 
 #define SIO_ALL_SCENARIOS "*"
@@ -25,6 +28,10 @@ struct sio;
 /* Caller frees with sio_destroy, after every session is gone. */
 struct sio *sio_new(struct rooms *rooms, struct metrics *m, size_t max_rooms_per_client);
 void sio_destroy(struct sio **sio_p); /* NULL-safe; sets *sio_p = NULL */
+
+/* Late joiners get the history in runs (borrowed; outlives sio). Without
+ * it subscribe replays nothing. */
+void sio_set_runs(struct sio *sio, struct runs *runs);
 
 /* Requires a valid token on CONNECT from now on (README "Security"): a
  * CONNECT without one is answered CONNECT_ERROR {"message":"unauthorized",

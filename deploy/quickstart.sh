@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # quickstart.sh - the README's first command: installs what trainbridge needs
 # (deploy/install-deps.sh), builds it, and runs the demo: the bridge on
-# 127.0.0.1:8080 (ZeroMQ on tcp://127.0.0.1:5556), a simulated trainer
-# publishing two scenarios in a loop, and a Socket.IO client printing every
-# event it receives. Ctrl-C stops all three.
+# 127.0.0.1:8080 (ZeroMQ on tcp://127.0.0.1:5556) serving the live dashboard
+# at http://127.0.0.1:8080/, a simulated trainer publishing two scenarios in
+# a loop, and a Socket.IO client printing every event it receives. Ctrl-C
+# stops all three.
 #   DEMO_SECONDS=N   stop by itself after N seconds (default: run until Ctrl-C)
 #   TB_PORT, TB_ZMQ_PORT   other ports than 8080 / 5556
 set -euo pipefail
@@ -36,8 +37,12 @@ build/bin/trainsim --endpoint "tcp://127.0.0.1:$zmq_port" --scenario alpha --sce
 pids+=($!)
 cat <<EOT
 
-trainbridge is running: Socket.IO on http://127.0.0.1:$port, trainers publish to
-tcp://127.0.0.1:$zmq_port. Watching every scenario below; in another terminal:
+trainbridge is running. Open the dashboard:
+
+    http://127.0.0.1:$port/
+
+Socket.IO on http://127.0.0.1:$port, trainers publish to tcp://127.0.0.1:$zmq_port.
+Watching every scenario below; in another terminal:
     deploy/tbwatch.py http://127.0.0.1:$port alpha
 metrics: curl http://127.0.0.1:$port/metrics      stop: Ctrl-C
 

@@ -374,6 +374,7 @@ static struct te_publisher *open_publisher(const struct sim_config *cfg, int *st
         .n_endpoints = cfg->n_endpoints ? cfg->n_endpoints : 1,
         .trainer = cfg->trainer,
         .ready_timeout_ms = (int)cfg->ready_timeout_ms,
+        .heartbeat_interval_ms = cfg->heartbeat_interval_ms ? (int)cfg->heartbeat_interval_ms : -1,
         .curve_server_key = cfg->server_key,
         .curve_client_cert = cfg->client_cert,
     };

@@ -30,6 +30,7 @@ enum opt_id {
     OPT_READY_TIMEOUT_MS,
     OPT_SEED,
     OPT_QUIET,
+    OPT_HEARTBEAT_INTERVAL_MS,
     OPT_SERVER_KEY,
     OPT_CLIENT_CERT,
     OPT_COUNT
@@ -60,6 +61,10 @@ static const struct opt_spec opt_specs[OPT_COUNT] = {
                               "(default 5000; negative: do not wait)"},
     [OPT_SEED] = {"seed", "S", "random seed for the simulated metrics (default: clock)"},
     [OPT_QUIET] = {"quiet", NULL, "do not print one line per event on stderr"},
+    [OPT_HEARTBEAT_INTERVAL_MS] = {"heartbeat-interval-ms", "MS",
+                                   "heartbeat every MS while a run is active, from a\n"
+                                   "background thread (default 5000; 100..3600000;\n"
+                                   "0: no heartbeats)"},
     [OPT_SERVER_KEY] = {"server-key", "KEY",
                         "CURVE: the bridge's public key (40 Z85 characters or its\n"
                         "public certificate file); needs --client-cert"},
@@ -76,15 +81,15 @@ static void print_usage(FILE *out)
         char left[48];
         snprintf(left, sizeof left, "--%s%s%s", s->flag, s->metavar ? " " : "",
                  s->metavar ? s->metavar : "");
-        fprintf(out, "  %-24s ", left);
+        fprintf(out, "  %-26s ", left);
         for (const char *c = s->help; *c; c++) {
             fputc(*c, out);
             if (*c == '\n')
-                fprintf(out, "%27s", "");
+                fprintf(out, "%29s", "");
         }
         fputc('\n', out);
     }
-    fprintf(out, "  %-24s %s\n\n", "--help", "print this help and exit");
+    fprintf(out, "  %-26s %s\n\n", "--help", "print this help and exit");
     fprintf(out, "Every flag can also be set as TRAINSIM_<FLAG> (TRAINSIM_EPISODES=20,\n"
                  "TRAINSIM_SCENARIO=alpha,beta, TRAINSIM_LOOP=1); flags win.\n"
                  "Exit status: 0 done or interrupted, 1 runtime failure (e.g. no subscriber\n"
@@ -195,6 +200,13 @@ static int apply_option(struct sim_config *cfg, enum opt_id id, const char *src,
         return parse_int(src, text, 0, INT64_MAX, &cfg->seed);
     case OPT_QUIET:
         return parse_switch(src, text, &cfg->is_quiet);
+    case OPT_HEARTBEAT_INTERVAL_MS:
+        if (strcmp(text, "0") == 0) {
+            cfg->heartbeat_interval_ms = 0;
+            return 0;
+        }
+        return parse_int(src, text, TE_HEARTBEAT_MIN_MS, TE_HEARTBEAT_MAX_MS,
+                         &cfg->heartbeat_interval_ms);
     case OPT_SERVER_KEY:
         cfg->server_key = text;
         return 0;
@@ -332,6 +344,7 @@ static void config_defaults(struct sim_config *cfg)
     cfg->stop_at = -1;
     cfg->fail_at = -1;
     cfg->pause_ms = 2000;
+    cfg->heartbeat_interval_ms = TE_HEARTBEAT_INTERVAL_MS;
 }
 
 void sim_config_fini(struct sim_config *cfg)

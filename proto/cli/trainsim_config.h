@@ -29,9 +29,10 @@ struct sim_config {
     int64_t seed;
     bool has_seed;
     bool is_quiet;
-    const char *server_key;  /* --server-key: CURVE, the bridge's public key */
-    const char *client_cert; /* --client-cert: CURVE, this trainer's secret certificate */
-    char *owned[MAX_OWNED];  /* copies of comma-separated values, freed at exit */
+    int64_t heartbeat_interval_ms; /* 0: no heartbeats */
+    const char *server_key;        /* --server-key: CURVE, the bridge's public key */
+    const char *client_cert;       /* --client-cert: CURVE, this trainer's secret certificate */
+    char *owned[MAX_OWNED];        /* copies of comma-separated values, freed at exit */
     size_t n_owned;
 };
 

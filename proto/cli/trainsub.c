@@ -237,15 +237,20 @@ static struct trainer_seq *find_trainer(struct sub *s, const char *trainer)
 
 /* A seq above last + 1 counts the numbers skipped; one at or below last
  * means the trainer restarted (a new publisher counts from 1 again). The
- * first event seen from a trainer sets the base and is never a gap. */
+ * first event seen from a trainer sets the base and is never a gap. A
+ * heartbeat repeats the latest event's seq: above last, the events up to it
+ * were lost; at or below, nothing happened. */
 static void count_gaps(struct sub *s, const struct te_event *ev)
 {
     struct trainer_seq *t = find_trainer(s, ev->trainer);
     if (!t)
         return;
-    if (t->last_seq != 0 && ev->seq > t->last_seq + 1)
-        s->n_gaps += ev->seq - t->last_seq - 1;
-    t->last_seq = ev->seq;
+    bool is_heartbeat = ev->type == TE_HEARTBEAT;
+    uint64_t expected = is_heartbeat ? t->last_seq : t->last_seq + 1;
+    if (t->last_seq != 0 && ev->seq > expected)
+        s->n_gaps += ev->seq - expected;
+    if (!is_heartbeat || ev->seq > t->last_seq)
+        t->last_seq = ev->seq;
 }
 
 static void print_event(struct sub *s, const struct te_event *ev)

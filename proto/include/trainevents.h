@@ -8,7 +8,8 @@
  * Errors: functions that can fail return 0 or a negative errno and, where
  * they validate outside input, fill a caller's struct te_error that names the
  * field and the reason. Thread-safety: everything but te_publisher is
- * reentrant; one te_publisher belongs to one thread at a time. */
+ * reentrant; one te_publisher is called by one thread at a time (see
+ * "publisher" below for its own heartbeat thread). */
 #ifndef TRAINEVENTS_H
 #define TRAINEVENTS_H
 
@@ -20,7 +21,12 @@
 extern "C" {
 #endif
 
-#define TE_SCHEMA_VERSION 1
+/* The newest schema version this library reads and writes (proto/EVENTS.md,
+ * "Versioning"). Each message carries the lowest version that defines it
+ * (te_event_min_version): the five training events are v1 messages, a
+ * heartbeat is a v2 message, so bridges that only know v1 keep reading the
+ * five events of a newer trainer. */
+#define TE_SCHEMA_VERSION 2
 
 /* Limits (proto/EVENTS.md, "Limits"). Lengths are in bytes, without the NUL. */
 #define TE_MAX_FRAME_BYTES 65536       /* one msgpack payload frame */
@@ -38,6 +44,7 @@ enum te_event_type {
     TE_TRAINING_COMPLETED,
     TE_TRAINING_STOPPED,
     TE_TRAINING_ERROR,
+    TE_HEARTBEAT, /* v2: "the trainer is alive"; never forwarded to clients */
     TE_EVENT_TYPE_COUNT
 };
 
@@ -81,10 +88,21 @@ struct te_training_error {
     char details[TE_MAX_TEXT_LEN + 1];
 };
 
+/* Heartbeat intervals a publisher may announce, in milliseconds. */
+#define TE_HEARTBEAT_MIN_MS 100
+#define TE_HEARTBEAT_MAX_MS 3600000
+#define TE_HEARTBEAT_INTERVAL_MS 5000 /* the publishers' default */
+
+struct te_heartbeat {
+    char scenario_name[TE_MAX_NAME_LEN + 1];
+    int64_t episode;     /* the latest episode reported (0 before the first) */
+    int64_t interval_ms; /* the next heartbeat is due within this; TE_HEARTBEAT_MIN/MAX_MS */
+};
+
 /* One event: the envelope's metadata and the event's payload ("data"). */
 struct te_event {
-    uint32_t version;                   /* TE_SCHEMA_VERSION */
-    enum te_event_type type;            /* envelope "event" */
+    uint32_t version;        /* envelope "v": te_event_min_version(type)..TE_SCHEMA_VERSION */
+    enum te_event_type type; /* envelope "event" */
     char scenario[TE_MAX_NAME_LEN + 1]; /* envelope "scenario" == ZeroMQ topic */
     char trainer[TE_MAX_NAME_LEN + 1];  /* envelope "trainer" */
     uint64_t seq;                       /* envelope "seq", 1..TE_MAX_SEQ */
@@ -95,6 +113,7 @@ struct te_event {
         struct te_completed completed;
         struct te_stopped stopped;
         struct te_training_error error;
+        struct te_heartbeat heartbeat;
     } data;
 };
 
@@ -116,7 +135,7 @@ enum te_errc {
     TE_E_UTF8,          /* string is not valid UTF-8 */
     TE_E_CHARSET,       /* scenario or trainer name outside its charset */
     TE_E_VERSION,       /* unsupported schema version */
-    TE_E_UNKNOWN_EVENT, /* "event" is not one of the five */
+    TE_E_UNKNOWN_EVENT, /* "event" is not one of the six, or newer than "v" */
     TE_E_MISMATCH,      /* data.scenario_name != envelope scenario */
     TE_E_TOPIC,         /* ZeroMQ topic frame missing or != envelope scenario */
     TE_E_FRAMES,        /* not exactly two frames */
@@ -135,8 +154,15 @@ const char *te_errc_name(enum te_errc code);
 /* "training_started" etc.; NULL for an out-of-range type. */
 const char *te_event_name(enum te_event_type type);
 
-/* Looks a wire name up. Returns 0, or -ENOENT if it is not one of the five. */
+/* Looks a wire name up. Returns 0, or -ENOENT if it is not one of the six. */
 int te_event_type_from_name(const char *name, size_t len, enum te_event_type *type_out);
+
+/* The lowest schema version that defines the event: 1 for the five training
+ * events, 2 for TE_HEARTBEAT; 0 for an out-of-range type. Encoders stamp it. */
+uint32_t te_event_min_version(enum te_event_type type);
+
+/* True for the events that end a run: completed, stopped, error. */
+bool te_event_is_terminal(enum te_event_type type);
 
 /* True if s[0..len) is a valid scenario name or trainer id:
  * 1..TE_MAX_NAME_LEN bytes of [A-Za-z0-9._:-], not starting with '.'. */
@@ -175,7 +201,25 @@ int te_json_double(double v, char buf[32]);
 /* µs since the Unix epoch, from CLOCK_REALTIME. */
 int64_t te_now_us(void);
 
-/* ----------------------------------------------------------- publisher */
+/* ----------------------------------------------------------- publisher
+ *
+ * Threading contract. The application calls a publisher from one thread at
+ * a time (any thread, but not two at once). Unless heartbeats are turned off,
+ * te_publisher_new also starts one background thread of its own, the
+ * heartbeat timer: from training_started to the run's terminal event
+ * (completed, stopped, error) it sends a heartbeat on the run's topic every
+ * heartbeat interval, however long the application blocks between sends
+ * (a long episode, a debugger stop excepted: that stops the whole process).
+ * The run's first heartbeat is sent by te_publisher_send itself, right
+ * after training_started. The ZeroMQ socket is never used by two threads at
+ * once: a mutex inside the publisher guards it and the sequence counter,
+ * te_publisher_send and te_publisher_wait_ready hold it for their whole
+ * call (so a heartbeat may be delayed by a long first-send wait), the timer
+ * holds it while it sends. The timer thread blocks every signal, so signal
+ * handlers keep running in the application's threads. te_publisher_destroy
+ * joins it first: no heartbeat is sent after destroy begins. Do not fork()
+ * a process with a live publisher and use it in the child. Up to 64
+ * scenarios can be active at once per publisher; more get no heartbeats. */
 
 struct te_publisher;
 
@@ -191,6 +235,10 @@ struct te_publisher_opts {
     int ready_timeout_ms;
     /* Send high-water mark in messages; 0 picks the library default. */
     int sndhwm;
+    /* Heartbeat interval of active runs, TE_HEARTBEAT_MIN_MS..MAX_MS; 0 picks
+     * TE_HEARTBEAT_INTERVAL_MS (5 s); negative turns heartbeats off (no
+     * background thread). */
+    int heartbeat_interval_ms;
     /* CURVE, for a bridge run with --zmq-curve-secret (both or neither):
      * the bridge's public key (40 Z85 characters, or the path of its public
      * certificate file) and this trainer's secret certificate file (czmq's
@@ -213,8 +261,10 @@ void te_publisher_destroy(struct te_publisher **p);
  * Returns 0, or -ETIMEDOUT. Called by the first te_publisher_send. */
 int te_publisher_wait_ready(struct te_publisher *p, int timeout_ms);
 
-/* Stamps ev's version, trainer, seq (1, 2, ...) and ts_us, validates and
- * sends [scenario, envelope]. Returns 0; -EINVAL (err filled); -ETIMEDOUT if
+/* Stamps ev's version (te_event_min_version), trainer, seq (1, 2, ...) and
+ * ts_us, validates and sends [scenario, envelope]; after training_started
+ * also the run's first heartbeat. TE_HEARTBEAT itself is refused (-EINVAL):
+ * the publisher sends its own. Returns 0; -EINVAL (err filled); -ETIMEDOUT if
  * the first send found no subscriber in time (the event is still sent, and
  * later sends do not wait again); -EAGAIN if ZeroMQ refused it. */
 int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_error *err);
@@ -222,8 +272,12 @@ int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_err
 /* The trainer id this publisher stamps. Borrowed. */
 const char *te_publisher_trainer(const struct te_publisher *p);
 
-/* Number of events sent so far (== the last seq stamped). */
+/* Number of events sent so far (== the last seq stamped; heartbeats repeat
+ * the latest event's seq and are not counted here). Any thread. */
 uint64_t te_publisher_sent(const struct te_publisher *p);
+
+/* Number of heartbeats sent so far. Any thread. */
+uint64_t te_publisher_heartbeats(const struct te_publisher *p);
 
 #ifdef __cplusplus
 }

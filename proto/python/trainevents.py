@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import struct
+import threading
 import time
 
 import msgpack
@@ -32,16 +33,20 @@ import zmq
 
 __all__ = [
     "SCHEMA_VERSION", "EVENTS", "ValidationError", "encode", "decode", "decode_frames",
-    "name_valid", "now_us", "utc_now_iso", "Publisher",
+    "name_valid", "now_us", "utc_now_iso", "Publisher", "MIN_VERSION", "TERMINAL_EVENTS",
+    "HEARTBEAT_INTERVAL",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest version read and written; see MIN_VERSION
 MAX_FRAME_BYTES = 65536
 MAX_NAME_LEN = 64
 MAX_TIME_LEN = 64
 MAX_TEXT_LEN = 4096
 MAX_SEQ = 2**53 - 1
 MAX_EXACT_INT = 2**53
+HEARTBEAT_MIN_MS = 100
+HEARTBEAT_MAX_MS = 3600000
+HEARTBEAT_INTERVAL = 5.0  # seconds, the publisher's default
 READY_TIMEOUT = 5.0
 DEFAULT_SNDHWM = 10000
 LINGER_MS = 2000
@@ -52,6 +57,7 @@ _log = logging.getLogger("trainevents")
 
 _INT, _FLOAT, _METRICS = "int", "float", "metrics"
 _SCENARIO, _TIME, _TEXT = "scenario", "time", "text"
+_INTERVAL = "interval"  # int, milliseconds, HEARTBEAT_MIN_MS..HEARTBEAT_MAX_MS
 _MAX_LEN = {_SCENARIO: MAX_NAME_LEN, _TIME: MAX_TIME_LEN, _TEXT: MAX_TEXT_LEN}
 
 _METRICS_FIELDS = (("avg_reward", _FLOAT), ("avg_duration", _FLOAT), ("stability", _FLOAT))
@@ -68,7 +74,14 @@ EVENTS = {
                            ("final_metrics", _METRICS)),
     "training_stopped": (("scenario_name", _SCENARIO), ("episodes_completed", _INT)),
     "training_error": (("message", _TEXT), ("details", _TEXT)),
+    "heartbeat": (("scenario_name", _SCENARIO), ("episode", _INT), ("interval_ms", _INTERVAL)),
 }
+
+#: The lowest schema version that has each event; messages carry it as "v".
+MIN_VERSION = {name: 2 if name == "heartbeat" else 1 for name in EVENTS}
+
+#: The events that end a run.
+TERMINAL_EVENTS = frozenset(("training_completed", "training_stopped", "training_error"))
 
 _ENVELOPE_KEYS = ("v", "event", "scenario", "trainer", "seq", "ts", "data")
 _MAX_DEPTH = 3  # envelope > data > final_metrics
@@ -301,7 +314,7 @@ def _decode_map(obj, fields, path):
     out = {}
     for name, kind in fields:
         field_path = _join(path, name.encode())
-        if kind == _INT:
+        if kind in (_INT, _INTERVAL):
             out[name] = _read_int(slots[name], field_path)
         elif kind == _FLOAT:
             out[name] = _read_float(slots[name], field_path)
@@ -316,19 +329,20 @@ def _check_version(obj):
     for key, val in obj.value:
         if key.kind != "str" or key.value != b"v":
             continue
-        if val.kind == "int" and val.value == SCHEMA_VERSION:
-            return
+        if val.kind == "int" and 1 <= val.value <= SCHEMA_VERSION:
+            return val.value
         if val.kind == "int":
             raise ValidationError("bad_version", "v", f"unsupported schema version {val.value} "
-                                  f"(want {SCHEMA_VERSION})")
+                                  f"(want 1..{SCHEMA_VERSION})")
         raise _type_error("v", "an integer", val)
+    return None  # absent: _collect reports it
 
 
 def _decode_envelope(obj):
     if obj.kind != "map":
         raise ValidationError("not_a_map", "",
                               f"envelope: expected a map, got {_TYPE_NAMES[obj.kind]}")
-    _check_version(obj)
+    version = _check_version(obj)
     slots = _collect(obj, _ENVELOPE_KEYS, "")
     event = slots["event"]
     if event.kind != "str":
@@ -336,7 +350,10 @@ def _decode_envelope(obj):
     name = event.value.decode("latin-1")
     if name not in EVENTS:
         raise ValidationError("unknown_event", "event", f'unknown event "{_join("", event.value)}"')
-    env = {"v": SCHEMA_VERSION, "event": name,
+    if version < MIN_VERSION[name]:
+        raise ValidationError("unknown_event", "event", f'"{name}" needs schema version '
+                              f"{MIN_VERSION[name]}, the message says {version}")
+    env = {"v": version, "event": name,
            "scenario": _read_string(slots["scenario"], "scenario", MAX_NAME_LEN),
            "trainer": _read_string(slots["trainer"], "trainer", MAX_NAME_LEN)}
     seq = _read_int(slots["seq"], "seq")
@@ -354,6 +371,9 @@ def _validate_fields(data, fields, prefix, scenario):
         value = data[name]
         if kind == _INT and value < 0:
             raise ValidationError("out_of_range", path, f"must be >= 0, got {value}")
+        if kind == _INTERVAL and not HEARTBEAT_MIN_MS <= value <= HEARTBEAT_MAX_MS:
+            raise ValidationError("out_of_range", path, f"must be {HEARTBEAT_MIN_MS}.."
+                                  f"{HEARTBEAT_MAX_MS} ms, got {value}")
         if kind == _SCENARIO and not name_valid(value):
             raise ValidationError("bad_charset", path, "must be 1..64 bytes of [A-Za-z0-9._:-], "
                                   "not starting with '.'")
@@ -414,7 +434,7 @@ def _coerce(value, kind):
     """Numbers as the C encoder writes them: ints as ints, floats as doubles."""
     if isinstance(value, bool):
         return value  # the decoder calls it wrong_type
-    if kind == _INT and isinstance(value, numbers.Integral):
+    if kind in (_INT, _INTERVAL) and isinstance(value, numbers.Integral):
         return int(value)
     if kind == _FLOAT and isinstance(value, numbers.Integral):
         return float(value) if abs(int(value)) <= MAX_EXACT_INT else int(value)
@@ -438,10 +458,12 @@ def _ordered(data, fields):
     return out
 
 
-def encode(event, scenario, trainer, seq, ts_us, data):
+def encode(event, scenario, trainer, seq, ts_us, data, version=None):
     """Encodes one envelope as msgpack bytes, exactly as te_event_encode would.
 
-    Checks it with the decoder's rules first; raises ValidationError."""
+    version defaults to the lowest that has the event (MIN_VERSION), as the
+    C publisher stamps it. Checks it with the decoder's rules first; raises
+    ValidationError."""
     fields = EVENTS.get(event)
     if fields is None:
         raise ValidationError("unknown_event", "event", f"unknown event {event!r}")
@@ -450,7 +472,8 @@ def encode(event, scenario, trainer, seq, ts_us, data):
     body = _ordered(_coerce_map(data, fields), fields)
     if isinstance(body.get("final_metrics"), dict):
         body["final_metrics"] = _ordered(body["final_metrics"], _METRICS_FIELDS)
-    env = {"v": SCHEMA_VERSION, "event": event, "scenario": scenario, "trainer": trainer,
+    env = {"v": MIN_VERSION[event] if version is None else version, "event": event,
+           "scenario": scenario, "trainer": trainer,
            "seq": _coerce(seq, _INT), "ts": _coerce(ts_us, _INT), "data": body}
     try:
         payload = msgpack.packb(env, use_bin_type=True)
@@ -484,6 +507,18 @@ def _default_trainer():
     if host.startswith("."):
         host = "_" + host[1:]
     return host + suffix
+
+
+def _heartbeat_ms(interval):
+    """Seconds -> the interval_ms heartbeats announce; None or 0: off (0)."""
+    if interval is None or interval == 0:
+        return 0
+    ms = round(float(interval) * 1000)
+    if not HEARTBEAT_MIN_MS <= ms <= HEARTBEAT_MAX_MS:
+        raise ValidationError("out_of_range", "heartbeat_interval",
+                              f"must be {HEARTBEAT_MIN_MS / 1000}..{HEARTBEAT_MAX_MS // 1000} s "
+                              f"(or None), got {interval}")
+    return ms
 
 
 def _split_endpoints(endpoints):
@@ -529,7 +564,20 @@ class Publisher:
     ready_timeout seconds (None or <= 0: never) until max(1, number of
     connect endpoints) subscriptions have arrived, so that the first event is
     not lost to a slow joiner; if none arrives it logs a warning and sends
-    anyway. Not thread-safe: one thread per Publisher.
+    anyway.
+
+    Heartbeats: from training_started to the run's terminal event the
+    publisher sends a heartbeat on the run's topic every heartbeat_interval
+    seconds (default 5; 0.1 .. 3600; None or 0 turns them off), the first
+    right after training_started. They come from a daemon thread of the
+    publisher's own, started with the first run, so a training loop that
+    blocks in one long call (time.sleep, I/O, a GPU step or any C extension
+    that releases the GIL) still beats; one that holds the GIL for longer
+    than the interval delays them. The socket is used by the caller's thread
+    and the heartbeat thread, never at once: a lock inside the publisher
+    guards it and the sequence counter. The methods may be called from any
+    thread; close() stops the heartbeat thread before it closes the socket,
+    so nothing is sent after it.
 
     CURVE (a bridge run with --zmq-curve-secret): server_key is the bridge's
     public key, 40 Z85 characters or the path of its public certificate
@@ -537,7 +585,8 @@ class Publisher:
     czmq <name>_secret file, or pyzmq's <name>.key_secret)."""
 
     def __init__(self, endpoints, trainer=None, ready_timeout=READY_TIMEOUT,
-                 sndhwm=DEFAULT_SNDHWM, context=None, server_key=None, client_cert=None):
+                 sndhwm=DEFAULT_SNDHWM, context=None, heartbeat_interval=HEARTBEAT_INTERVAL,
+                 server_key=None, client_cert=None):
         self.trainer = _default_trainer() if trainer is None else trainer
         if len(self.trainer.encode("utf-8", "surrogateescape")) > MAX_NAME_LEN:
             raise ValidationError("too_long", "trainer", f"longer than {MAX_NAME_LEN} bytes")
@@ -551,6 +600,13 @@ class Publisher:
         self.is_ready = False
         self._is_ready_checked = ready_timeout is None or ready_timeout <= 0
         self._last_progress = {}
+        self.heartbeat_interval_ms = _heartbeat_ms(heartbeat_interval)
+        self.heartbeats = 0  # heartbeats sent
+        self._lock = threading.RLock()  # the socket, seq and the runs below
+        self._wake = threading.Condition(self._lock)
+        self._runs = {}  # active scenario -> [latest episode, monotonic time the next beat is due]
+        self._beater = None
+        self._is_closing = False
         self._sock = (context or zmq.Context.instance()).socket(zmq.XPUB)
         try:
             _apply_curve(self._sock, server_key, client_cert)
@@ -596,9 +652,19 @@ class Publisher:
         return self.is_ready
 
     def send(self, event, scenario, data):
-        """Stamps trainer, seq and ts, validates and sends; returns the seq."""
+        """Stamps trainer, seq and ts, validates and sends; returns the seq.
+        After training_started also sends the run's first heartbeat.
+        Heartbeats are the publisher's own: event "heartbeat" is refused."""
+        if event == "heartbeat":
+            raise ValidationError("unknown_event", "event", "heartbeats are the publisher's own")
+        with self._lock:
+            seq = self._send_locked(event, scenario, data)
+            self._note(event, scenario, data)
+            return seq
+
+    def _send_locked(self, event, scenario, data):
         self._drain()
-        seq = self.seq + 1
+        seq = self.seq if event == "heartbeat" else self.seq + 1  # a heartbeat takes none
         payload = encode(event, scenario, self.trainer, seq, now_us(), data)
         if not self._is_ready_checked:
             if not self.wait_ready(self.ready_timeout):
@@ -607,7 +673,45 @@ class Publisher:
             payload = encode(event, scenario, self.trainer, seq, now_us(), data)
         self._sock.send_multipart([scenario.encode("utf-8"), payload], zmq.NOBLOCK)
         self.seq = seq
-        return seq
+        return seq  # (for a heartbeat: unchanged)
+
+    def _note(self, event, scenario, data):
+        """Keeps the table of active runs the heartbeat thread reads (lock held)."""
+        if not self.heartbeat_interval_ms:
+            return
+        if event == "training_started":
+            self._runs[scenario] = [0, time.monotonic() + self.heartbeat_interval_ms / 1000]
+            self._beat(scenario, 0)
+            if self._beater is None:
+                self._beater = threading.Thread(target=self._beat_forever, daemon=True,
+                                                name=f"trainevents-heartbeat-{self.trainer}")
+                self._beater.start()
+            self._wake.notify()
+        elif event == "training_progress" and scenario in self._runs:
+            self._runs[scenario][0] = data["episode"]
+        elif event in TERMINAL_EVENTS:
+            self._runs.pop(scenario, None)
+
+    def _beat(self, scenario, episode):
+        try:
+            self._send_locked("heartbeat", scenario, {
+                "scenario_name": scenario, "episode": episode,
+                "interval_ms": self.heartbeat_interval_ms})
+            self.heartbeats += 1
+        except zmq.ZMQError as e:  # the high-water mark: the next one may pass
+            _log.debug("heartbeat for %s not sent: %s", scenario, e)
+
+    def _beat_forever(self):
+        """The heartbeat thread: sleeps until the earliest run is due."""
+        with self._lock:
+            while not self._is_closing:
+                now = time.monotonic()
+                for scenario, run in list(self._runs.items()):
+                    if run[1] <= now:
+                        self._beat(scenario, run[0])
+                        run[1] = now + self.heartbeat_interval_ms / 1000
+                due = min((run[1] for run in self._runs.values()), default=None)
+                self._wake.wait(None if due is None else max(due - time.monotonic(), 0))
 
     def training_started(self, scenario, num_episodes, start_time=None):
         """Sends training_started; start_time defaults to now (UTC)."""
@@ -654,9 +758,16 @@ class Publisher:
         return report
 
     def close(self, linger=None):
-        """Closes the socket, lingering up to 2 s (or linger ms) for queued events."""
-        if not self._sock.closed:
-            self._sock.close(linger=LINGER_MS if linger is None else linger)
+        """Stops the heartbeat thread, then closes the socket, lingering up to
+        2 s (or linger ms) for queued events."""
+        with self._lock:
+            self._is_closing = True
+            self._wake.notify()
+        if self._beater is not None and self._beater is not threading.current_thread():
+            self._beater.join()
+        with self._lock:
+            if not self._sock.closed:
+                self._sock.close(linger=LINGER_MS if linger is None else linger)
 
     def __enter__(self):
         return self

@@ -65,6 +65,12 @@ static const struct te_field error_fields[] = {
     FIELD("details", TE_KIND_TEXT, data.error.details),
 };
 
+static const struct te_field heartbeat_fields[] = {
+    FIELD("scenario_name", TE_KIND_SCENARIO, data.heartbeat.scenario_name),
+    FIELD("episode", TE_KIND_INT, data.heartbeat.episode),
+    FIELD("interval_ms", TE_KIND_INTERVAL, data.heartbeat.interval_ms),
+};
+
 #define SCHEMA(fields)                                                                             \
     {                                                                                              \
         (fields), sizeof(fields) / sizeof(fields)[0]                                               \
@@ -78,12 +84,13 @@ static const struct te_schema event_schemas[TE_EVENT_TYPE_COUNT] = {
     [TE_TRAINING_COMPLETED] = SCHEMA(completed_fields),
     [TE_TRAINING_STOPPED] = SCHEMA(stopped_fields),
     [TE_TRAINING_ERROR] = SCHEMA(error_fields),
+    [TE_HEARTBEAT] = SCHEMA(heartbeat_fields),
 };
 
 static const char *const event_names[TE_EVENT_TYPE_COUNT] = {
     [TE_TRAINING_STARTED] = "training_started",     [TE_TRAINING_PROGRESS] = "training_progress",
     [TE_TRAINING_COMPLETED] = "training_completed", [TE_TRAINING_STOPPED] = "training_stopped",
-    [TE_TRAINING_ERROR] = "training_error",
+    [TE_TRAINING_ERROR] = "training_error",         [TE_HEARTBEAT] = "heartbeat",
 };
 
 static const char *const errc_names[TE_ERRC_COUNT] = {
@@ -210,6 +217,14 @@ static int validate_field(const struct te_event *ev, const struct te_field *f, c
             return 0;
         te_err_set(err, TE_E_RANGE, path, "must be >= 0, got %" PRId64, *(const int64_t *)p);
         return -EINVAL;
+    case TE_KIND_INTERVAL: {
+        int64_t ms = *(const int64_t *)p;
+        if (ms >= TE_HEARTBEAT_MIN_MS && ms <= TE_HEARTBEAT_MAX_MS)
+            return 0;
+        te_err_set(err, TE_E_RANGE, path, "must be %d..%d ms, got %" PRId64, TE_HEARTBEAT_MIN_MS,
+                   TE_HEARTBEAT_MAX_MS, ms);
+        return -EINVAL;
+    }
     case TE_KIND_FLOAT:
         if (isfinite(*(const double *)p))
             return 0;
@@ -255,13 +270,19 @@ static int validate_fields(const struct te_event *ev, const struct te_schema *sc
 /* Checks the envelope's metadata: version, event, names, seq and ts. */
 static int validate_envelope(const struct te_event *ev, struct te_error *err)
 {
-    if (ev->version != TE_SCHEMA_VERSION) {
-        te_err_set(err, TE_E_VERSION, "v", "unsupported schema version %" PRIu32 " (want %d)",
+    if (ev->version < 1 || ev->version > TE_SCHEMA_VERSION) {
+        te_err_set(err, TE_E_VERSION, "v", "unsupported schema version %" PRIu32 " (want 1..%d)",
                    ev->version, TE_SCHEMA_VERSION);
         return -EINVAL;
     }
     if ((unsigned)ev->type >= TE_EVENT_TYPE_COUNT) {
         te_err_set(err, TE_E_UNKNOWN_EVENT, "event", "unknown event type %d", (int)ev->type);
+        return -EINVAL;
+    }
+    if (ev->version < te_event_min_version(ev->type)) {
+        te_err_set(err, TE_E_UNKNOWN_EVENT, "event",
+                   "%s needs schema version %" PRIu32 ", got %" PRIu32, te_event_name(ev->type),
+                   te_event_min_version(ev->type), ev->version);
         return -EINVAL;
     }
     if (check_name(ev->scenario, "scenario", err) < 0 ||
@@ -290,7 +311,7 @@ static bool fields_equal(const struct te_event *a, const struct te_event *b,
         size_t max_len = te_kind_max_len(f->kind);
         if (max_len > 0 && strncmp(pa, pb, max_len + 1) != 0)
             return false;
-        if ((f->kind == TE_KIND_INT || f->kind == TE_KIND_FLOAT) &&
+        if ((te_kind_is_int(f->kind) || f->kind == TE_KIND_FLOAT) &&
             memcmp(pa, pb, sizeof(double)) != 0)
             return false;
     }
@@ -313,6 +334,7 @@ size_t te_kind_max_len(enum te_kind kind)
         [TE_KIND_TIME] = TE_MAX_TIME_LEN,
         [TE_KIND_TEXT] = TE_MAX_TEXT_LEN,
         [TE_KIND_METRICS] = 0,
+        [TE_KIND_INTERVAL] = 0,
     };
     return (unsigned)kind < sizeof max_lens / sizeof max_lens[0] ? max_lens[kind] : 0;
 }
@@ -404,6 +426,19 @@ const char *te_event_name(enum te_event_type type)
     if ((unsigned)type >= TE_EVENT_TYPE_COUNT)
         return NULL;
     return event_names[type];
+}
+
+uint32_t te_event_min_version(enum te_event_type type)
+{
+    if ((unsigned)type >= TE_EVENT_TYPE_COUNT)
+        return 0;
+    return type == TE_HEARTBEAT ? 2 : 1;
+}
+
+bool te_event_is_terminal(enum te_event_type type)
+{
+    return type == TE_TRAINING_COMPLETED || type == TE_TRAINING_STOPPED ||
+           type == TE_TRAINING_ERROR;
 }
 
 int te_event_type_from_name(const char *name, size_t len, enum te_event_type *type_out)

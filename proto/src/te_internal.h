@@ -26,7 +26,8 @@ enum te_kind {
     TE_KIND_SCENARIO, /* char[TE_MAX_NAME_LEN + 1], equals the envelope scenario */
     TE_KIND_TIME,     /* char[TE_MAX_TIME_LEN + 1], ISO 8601 date-time */
     TE_KIND_TEXT,     /* char[TE_MAX_TEXT_LEN + 1], any UTF-8 without NUL */
-    TE_KIND_METRICS   /* struct te_final_metrics, a nested map (te_metrics_schema) */
+    TE_KIND_METRICS,  /* struct te_final_metrics, a nested map (te_metrics_schema) */
+    TE_KIND_INTERVAL  /* int64_t, milliseconds: TE_HEARTBEAT_MIN_MS..TE_HEARTBEAT_MAX_MS */
 };
 
 struct te_field {
@@ -45,6 +46,12 @@ extern const struct te_schema te_metrics_schema;
 
 /* The fields of one event's data map; NULL for an out-of-range type. */
 const struct te_schema *te_event_schema(enum te_event_type type);
+
+/* True for the kinds held as an int64_t (TE_KIND_INT, TE_KIND_INTERVAL). */
+static inline bool te_kind_is_int(enum te_kind kind)
+{
+    return kind == TE_KIND_INT || kind == TE_KIND_INTERVAL;
+}
 
 /* Longest string a string kind may hold, in bytes without the NUL; 0 for
  * the other kinds. */

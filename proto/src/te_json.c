@@ -160,7 +160,7 @@ static void put_object(struct json_out *o, const struct te_event *ev,
         put_cstr(o, i == 0 ? "\"" : ",\"");
         put_cstr(o, f->name);
         put(o, "\":", 2);
-        if (f->kind == TE_KIND_INT)
+        if (te_kind_is_int(f->kind))
             put_i64(o, *(const int64_t *)p);
         else if (f->kind == TE_KIND_FLOAT)
             put_double(o, *(const double *)p);

@@ -330,6 +330,7 @@ static int decode_value(const msgpack_object *o, const struct te_field *f, const
     void *dst = te_field_ptr(ev, f);
     switch (f->kind) {
     case TE_KIND_INT:
+    case TE_KIND_INTERVAL:
         return read_int(o, path, dst, err);
     case TE_KIND_FLOAT:
         return read_float(o, path, dst, err);
@@ -363,20 +364,25 @@ static int decode_map(const msgpack_object *o, const struct te_schema *schema, c
 
 /* Looks for "v" before anything else, so that a message of another schema
  * version is reported as such rather than by whatever differs in it. */
-static int check_version(const msgpack_object_map *m, struct te_error *err)
+static int check_version(const msgpack_object_map *m, uint32_t *version_out, struct te_error *err)
 {
     for (uint32_t k = 0; k < m->size; k++) {
         const msgpack_object *key = &m->ptr[k].key, *val = &m->ptr[k].val;
         if (key->type != MSGPACK_OBJECT_STR || key->via.str.size != 1 || key->via.str.ptr[0] != 'v')
             continue;
-        if (val->type == MSGPACK_OBJECT_POSITIVE_INTEGER && val->via.u64 == TE_SCHEMA_VERSION)
+        if (val->type == MSGPACK_OBJECT_POSITIVE_INTEGER && val->via.u64 >= 1 &&
+            val->via.u64 <= TE_SCHEMA_VERSION) {
+            *version_out = (uint32_t)val->via.u64;
             return 0;
+        }
         if (val->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            te_err_set(err, TE_E_VERSION, "v", "unsupported schema version %" PRIu64 " (want %d)",
-                       val->via.u64, TE_SCHEMA_VERSION);
+            te_err_set(err, TE_E_VERSION, "v",
+                       "unsupported schema version %" PRIu64 " (want 1..%d)", val->via.u64,
+                       TE_SCHEMA_VERSION);
         else if (val->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            te_err_set(err, TE_E_VERSION, "v", "unsupported schema version %" PRId64 " (want %d)",
-                       val->via.i64, TE_SCHEMA_VERSION);
+            te_err_set(err, TE_E_VERSION, "v",
+                       "unsupported schema version %" PRId64 " (want 1..%d)", val->via.i64,
+                       TE_SCHEMA_VERSION);
         else
             te_err_set(err, TE_E_TYPE, "v", "expected an integer, got %s", type_name(val->type));
         return -EPROTO;
@@ -384,15 +390,22 @@ static int check_version(const msgpack_object_map *m, struct te_error *err)
     return 0; /* absent: collect() reports it */
 }
 
-/* Reads the envelope's "event" into ev->type. */
+/* Reads the envelope's "event" into ev->type. An event that ev->version
+ * does not define yet (a heartbeat marked v1) is unknown to that version. */
 static int read_event_type(const msgpack_object *o, struct te_event *ev, struct te_error *err)
 {
     if (o->type != MSGPACK_OBJECT_STR) {
         te_err_set(err, TE_E_TYPE, "event", "expected a string, got %s", type_name(o->type));
         return -EPROTO;
     }
-    if (te_event_type_from_name(o->via.str.ptr, o->via.str.size, &ev->type) == 0)
-        return 0;
+    if (te_event_type_from_name(o->via.str.ptr, o->via.str.size, &ev->type) == 0) {
+        if (ev->version >= te_event_min_version(ev->type))
+            return 0;
+        te_err_set(err, TE_E_UNKNOWN_EVENT, "event",
+                   "\"%s\" needs schema version %" PRIu32 ", the message says %" PRIu32,
+                   te_event_name(ev->type), te_event_min_version(ev->type), ev->version);
+        return -EPROTO;
+    }
     char shown[48];
     join_path(shown, "", o->via.str.ptr, o->via.str.size);
     te_err_set(err, TE_E_UNKNOWN_EVENT, "event", "unknown event \"%s\"", shown);
@@ -423,14 +436,14 @@ static int decode_envelope(const msgpack_object *o, struct te_event *ev, struct 
         te_err_set(err, TE_E_NOT_MAP, "", "envelope: expected a map, got %s", type_name(o->type));
         return -EPROTO;
     }
-    if (check_version(&o->via.map, err) < 0 ||
+    ev->version = 0;
+    if (check_version(&o->via.map, &ev->version, err) < 0 ||
         collect(&o->via.map, envelope_fields, ENV_COUNT, "", slots, err) < 0 ||
         read_event_type(slots[ENV_EVENT], ev, err) < 0 ||
         read_string(slots[ENV_SCENARIO], "scenario", ev->scenario, TE_MAX_NAME_LEN, err) < 0 ||
         read_string(slots[ENV_TRAINER], "trainer", ev->trainer, TE_MAX_NAME_LEN, err) < 0 ||
         read_counters(slots, ev, err) < 0)
         return -EPROTO;
-    ev->version = TE_SCHEMA_VERSION;
     return decode_map(slots[ENV_DATA], te_event_schema(ev->type), "data", ev, err);
 }
 
@@ -470,7 +483,7 @@ static int pack_map(msgpack_packer *pk, const struct te_event *ev, const struct 
         const struct te_field *f = &schema->fields[i];
         const void *p = te_field_cptr(ev, f);
         rc |= pack_string(pk, f->name);
-        if (f->kind == TE_KIND_INT)
+        if (te_kind_is_int(f->kind))
             rc |= msgpack_pack_int64(pk, *(const int64_t *)p);
         else if (f->kind == TE_KIND_FLOAT)
             rc |= msgpack_pack_double(pk, *(const double *)p);

@@ -13,12 +13,22 @@
  * publisher that connects to several endpoints; any topic counts, also one
  * that does not match the scenario being sent.
  *
- * One publisher belongs to one thread at a time. */
+ * Heartbeats (te_pulse.c): while a run is active, a background thread sends
+ * its heartbeats on the same socket. ZeroMQ sockets are not thread-safe, so
+ * one mutex guards the socket and every field below that either thread
+ * touches: te_publisher_send and te_publisher_wait_ready hold it for their
+ * whole call (a mutex hand-over is the full memory barrier libzmq asks for
+ * when a socket changes threads), and the timer thread holds it for each
+ * round of heartbeats. The application may call the publisher from any one
+ * thread at a time, as before; it never sees the timer thread. */
 #include "trainevents.h"
 
 #include "te_internal.h"
+#include "te_pulse.h"
 
 #include <czmq.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,7 +49,12 @@ struct te_publisher {
     uint64_t n_subscriptions; /* subscribe messages seen so far */
     int ready_timeout_ms;     /* from opts; negative = never wait */
     bool is_ready_checked;    /* the slow-joiner wait has run */
-    uint64_t seq;             /* last seq stamped; 0 before the first send */
+    _Atomic uint64_t seq;     /* last seq stamped; 0 before the first send */
+    pthread_mutex_t lock;     /* the socket and the fields above; see the top */
+    bool has_lock;
+    int64_t heartbeat_interval_ms; /* 0: heartbeats off */
+    struct te_pulse pulse;         /* the heartbeat timer (its thread) */
+    atomic_uint_fast64_t n_heartbeats;
 };
 
 static bool is_name_char(char c)
@@ -249,9 +264,9 @@ static int poll_until(struct te_publisher *p, int64_t deadline_ms)
 /* Stamps everything the publisher owns in an envelope. */
 static void stamp_event(const struct te_publisher *p, struct te_event *ev)
 {
-    ev->version = TE_SCHEMA_VERSION;
+    ev->version = te_event_min_version(ev->type); /* the lowest version that has it */
     memcpy(ev->trainer, p->trainer, sizeof ev->trainer);
-    ev->seq = p->seq + 1;
+    ev->seq = ev->type == TE_HEARTBEAT ? p->seq : p->seq + 1; /* a heartbeat takes none */
     ev->ts_us = te_now_us();
 }
 
@@ -269,6 +284,75 @@ static int send_frames(struct te_publisher *p, const char *scenario, const void 
     return 0;
 }
 
+/* Stamps, validates, encodes and sends ev without any wait (lock held).
+ * 0 or a negative errno; err filled. */
+static int send_stamped(struct te_publisher *p, struct te_event *ev, struct te_error *err)
+{
+    stamp_event(p, ev);
+    unsigned char buf[TE_MAX_FRAME_BYTES];
+    int len = te_event_encode(ev, buf, sizeof buf, err);
+    if (len < 0)
+        return len;
+    int rc = send_frames(p, ev->scenario, buf, (size_t)len, err);
+    if (rc == 0 && ev->type != TE_HEARTBEAT)
+        p->seq = ev->seq;
+    return rc;
+}
+
+/* te_pulse_send_fn: one heartbeat for scenario (lock held). */
+static int send_heartbeat(void *arg, const char *scenario, int64_t episode, int64_t interval_ms)
+{
+    struct te_publisher *p = arg;
+    struct te_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = TE_HEARTBEAT;
+    snprintf(ev.scenario, sizeof ev.scenario, "%s", scenario);
+    memcpy(ev.data.heartbeat.scenario_name, ev.scenario, sizeof ev.scenario);
+    ev.data.heartbeat.episode = episode;
+    ev.data.heartbeat.interval_ms = interval_ms;
+    drain_subscriptions(p);
+    int rc = send_stamped(p, &ev, NULL);
+    if (rc == 0)
+        atomic_fetch_add(&p->n_heartbeats, 1);
+    return rc;
+}
+
+/* The heartbeat interval opts ask for: 0 (off), or a valid interval. */
+static int pick_heartbeat_interval(const struct te_publisher_opts *opts, int64_t *interval_ms,
+                                   struct te_error *err)
+{
+    int ms = opts->heartbeat_interval_ms;
+    *interval_ms = ms < 0 ? 0 : ms == 0 ? TE_HEARTBEAT_INTERVAL_MS : ms;
+    if (ms > 0 && (ms < TE_HEARTBEAT_MIN_MS || ms > TE_HEARTBEAT_MAX_MS)) {
+        te_err_set(err, TE_E_RANGE, "heartbeat_interval_ms", "must be %d..%d ms, got %d",
+                   TE_HEARTBEAT_MIN_MS, TE_HEARTBEAT_MAX_MS, ms);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Creates the lock and, if heartbeats are on, the timer thread. */
+static int start_heartbeats(struct te_publisher *p, const struct te_publisher_opts *opts,
+                            struct te_error *err)
+{
+    int rc = pick_heartbeat_interval(opts, &p->heartbeat_interval_ms, err);
+    if (rc < 0)
+        return rc;
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        te_err_set(err, TE_OK, "", "cannot create the publisher's mutex");
+        return -ENOMEM;
+    }
+    p->has_lock = true;
+    if (p->heartbeat_interval_ms == 0)
+        return 0;
+    rc = te_pulse_start(&p->pulse, &p->lock, p->heartbeat_interval_ms, send_heartbeat, p);
+    if (rc < 0)
+        te_err_set(err, TE_OK, "", "cannot start the heartbeat thread: %s", strerror(-rc));
+    return rc;
+}
+
+static int wait_ready_locked(struct te_publisher *p, int timeout_ms);
+
 /* The slow-joiner guard of the first send: 0, -ETIMEDOUT, -EINTR or another
  * negative errno. Only the first send waits, whatever the outcome but -EINTR. */
 static int first_send_wait(struct te_publisher *p, int *timeout_ms_out)
@@ -281,7 +365,7 @@ static int first_send_wait(struct te_publisher *p, int *timeout_ms_out)
         return 0;
     }
     *timeout_ms_out = p->ready_timeout_ms ? p->ready_timeout_ms : TE_PUBLISHER_READY_TIMEOUT_MS;
-    return te_publisher_wait_ready(p, *timeout_ms_out);
+    return wait_ready_locked(p, *timeout_ms_out);
 }
 
 /* ------------------------------------------------------------------ public */
@@ -298,7 +382,8 @@ struct te_publisher *te_publisher_new(const struct te_publisher_opts *opts, stru
         return NULL;
     }
     p->ready_timeout_ms = opts->ready_timeout_ms;
-    if (copy_trainer(p, opts->trainer, err) < 0 || configure_socket(p, opts, err) < 0) {
+    if (copy_trainer(p, opts->trainer, err) < 0 || configure_socket(p, opts, err) < 0 ||
+        start_heartbeats(p, opts, err) < 0) {
         if (p->sock)
             zsock_set_linger(p->sock, 0);
         te_publisher_destroy(&p);
@@ -312,7 +397,10 @@ void te_publisher_destroy(struct te_publisher **p_ptr)
     if (!p_ptr || !*p_ptr)
         return;
     struct te_publisher *p = *p_ptr;
-    zsock_destroy(&p->sock); /* linger (LINGER_MS) flushes queued events */
+    te_pulse_stop(&p->pulse); /* joins the timer: no heartbeat after this */
+    zsock_destroy(&p->sock);  /* linger (LINGER_MS) flushes queued events */
+    if (p->has_lock)
+        pthread_mutex_destroy(&p->lock);
     free(p);
     *p_ptr = NULL;
 }
@@ -325,6 +413,14 @@ int te_publisher_wait_ready(struct te_publisher *p, int timeout_ms)
 {
     if (!p)
         return -EINVAL;
+    pthread_mutex_lock(&p->lock);
+    int rc = wait_ready_locked(p, timeout_ms);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+static int wait_ready_locked(struct te_publisher *p, int timeout_ms)
+{
     int64_t deadline_ms = zclock_mono() + (timeout_ms > 0 ? timeout_ms : 0);
     int rc = 0;
     for (;;) {
@@ -342,12 +438,8 @@ int te_publisher_wait_ready(struct te_publisher *p, int timeout_ms)
     return rc;
 }
 
-int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_error *err)
+static int send_locked(struct te_publisher *p, struct te_event *ev, struct te_error *err)
 {
-    if (!p || !ev) {
-        te_err_set(err, TE_OK, "", "te_publisher_send needs a publisher and an event");
-        return -EINVAL;
-    }
     drain_subscriptions(p);
     stamp_event(p, ev);
     if (te_event_validate(ev, err) < 0)
@@ -358,19 +450,31 @@ int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_err
         te_err_set(err, TE_OK, "", "waiting for a subscriber: %s", strerror(-wait_rc));
         return wait_rc; /* interrupted: nothing sent, the next send waits again */
     }
-    ev->ts_us = te_now_us();
-    unsigned char buf[TE_MAX_FRAME_BYTES];
-    int len = te_event_encode(ev, buf, sizeof buf, err);
-    if (len < 0)
-        return len;
-    int rc = send_frames(p, ev->scenario, buf, (size_t)len, err);
+    int rc = send_stamped(p, ev, err); /* stamps ts again: the wait may have been long */
     if (rc < 0)
         return rc;
-    p->seq = ev->seq;
+    if (te_pulse_note(&p->pulse, ev)) /* a run began: its first heartbeat now */
+        send_heartbeat(p, ev->scenario, 0, p->heartbeat_interval_ms);
     if (wait_rc == -ETIMEDOUT)
         te_err_set(err, TE_OK, "", "no subscriber at %s within %d ms", p->endpoints_text,
                    timeout_ms);
     return wait_rc;
+}
+
+int te_publisher_send(struct te_publisher *p, struct te_event *ev, struct te_error *err)
+{
+    if (!p || !ev) {
+        te_err_set(err, TE_OK, "", "te_publisher_send needs a publisher and an event");
+        return -EINVAL;
+    }
+    if (ev->type == TE_HEARTBEAT) {
+        te_err_set(err, TE_E_UNKNOWN_EVENT, "event", "heartbeats are the publisher's own");
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&p->lock);
+    int rc = send_locked(p, ev, err);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
 }
 
 const char *te_publisher_trainer(const struct te_publisher *p)
@@ -380,5 +484,10 @@ const char *te_publisher_trainer(const struct te_publisher *p)
 
 uint64_t te_publisher_sent(const struct te_publisher *p)
 {
-    return p ? p->seq : 0;
+    return p ? atomic_load(&p->seq) : 0;
+}
+
+uint64_t te_publisher_heartbeats(const struct te_publisher *p)
+{
+    return p ? (uint64_t)atomic_load(&p->n_heartbeats) : 0;
 }

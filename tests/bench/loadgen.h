@@ -68,6 +68,7 @@ struct lg_opts {
     int idle_ms;
     int drain_ms;
     int setup_timeout_s;
+    uint32_t n_source_addrs; /* client i binds 127.0.0.(2 + i mod n); 0 = the kernel picks */
     bool is_timeline;
 };
 

@@ -117,6 +117,19 @@ static void send_text(struct lg *lg, struct client *c, const char *text)
     send_bytes(lg, c, frame, n);
 }
 
+/* With --source-addrs N, client i connects from 127.0.0.(2 + i mod N), so
+ * that more than one address's ~28,000 ephemeral ports are available. */
+static int bind_source(const struct lg *lg, const struct client *c)
+{
+    if (lg->o.n_source_addrs == 0)
+        return 0;
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    src.sin_addr.s_addr = htonl(0x7f000002u + c->idx % lg->o.n_source_addrs);
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    return bind(c->fd, (struct sockaddr *)&src, sizeof src);
+}
+
 void loadgen_conn_start(struct lg *lg, struct client *c)
 {
     lg->n_in_flight++;
@@ -132,6 +145,10 @@ void loadgen_conn_start(struct lg *lg, struct client *c)
     if (c->is_stalled && lg->o.stalled_rcvbuf > 0)
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &lg->o.stalled_rcvbuf,
                    sizeof lg->o.stalled_rcvbuf);
+    if (bind_source(lg, c) < 0) {
+        loadgen_conn_close(lg, c, strerror(errno));
+        return;
+    }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)lg->o.port)};
     inet_pton(AF_INET, lg->o.host, &addr.sin_addr);
     if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) {

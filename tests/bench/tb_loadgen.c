@@ -277,6 +277,8 @@ static void usage(FILE *out)
             "  --idle-ms MS            a phase ends this long after the last event (default 500)\n"
             "  --drain-ms MS           ... or this long after SIGUSR1 (default 10000)\n"
             "  --setup-timeout-s S     give up on clients not subscribed by then (default 120)\n"
+            "  --source-addrs N        client i connects from 127.0.0.(2 + i mod N) (default 0:\n"
+            "                          the kernel picks; N > 1 passes one address's port range)\n"
             "  --timeline              print events and worst latency per 50 ms on stderr\n"
             "Prints {\"ready\":...} when all are subscribed, one JSON line per phase\n"
             "(SIGUSR1 ends a phase), and exits on SIGTERM/SIGINT.\n");
@@ -304,6 +306,7 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
                                           {"idle-ms", 1, 0, 'i'},
                                           {"drain-ms", 1, 0, 'd'},
                                           {"setup-timeout-s", 1, 0, 't'},
+                                          {"source-addrs", 1, 0, 'a'},
                                           {"timeline", 0, 0, 'T'},
                                           {"help", 0, 0, 'H'},
                                           {0, 0, 0, 0}};
@@ -340,6 +343,9 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
             break;
         case 'd':
             o->drain_ms = (int)v;
+            break;
+        case 'a':
+            o->n_source_addrs = (uint32_t)v;
             break;
         case 't':
             o->setup_timeout_s = (int)v;

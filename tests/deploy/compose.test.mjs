@@ -136,6 +136,14 @@ test('docker-compose.yml comes up, serves complete runs of both trainers, and go
   const uid = await podman(t, ['exec', bridgeName, 'id', '-u']);
   assert.notEqual(uid.out.trim(), '0', 'not root');
 
+  // The stack serves the dashboard from the image's binary.
+  const page = await httpGet(httpPort, '/');
+  assert.equal(page.status, 200, 'GET / (the dashboard)');
+  assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+  assert.match(page.body, /<script type="module" src="\/dashboard\/app.js">/);
+  const lib = await httpGet(httpPort, '/dashboard/vendor/uPlot.esm.js');
+  assert.equal(lib.status, 200, 'the vendored chart library');
+
   const client = lbClient(t, `http://127.0.0.1:${httpPort}`, ['alpha', 'beta'], { name: 'compose-client' });
   await waitSubscribed([client], 20000);
   await waitCompleteRuns(client, ['sim-alpha', 'sim-beta']);

@@ -62,6 +62,7 @@ Test(config, defaults_run_without_arguments)
     cr_assert_eq(cfg.client_queue_bytes, 1048576);
     cr_assert_eq(cfg.max_rooms_per_client, 64);
     cr_assert_eq(cfg.log_level, LOG_LEVEL_INFO);
+    cr_assert_eq(cfg.log_format, LOG_FORMAT_TEXT);
     cr_assert_eq(cfg.n_cors_origins, 0);
     cr_assert(cfg.allow_polling);
     cr_assert(cfg.allow_websocket);
@@ -107,6 +108,7 @@ Test(config, environment_sets_options)
                          "TRAINBRIDGE_PING_INTERVAL=1000",
                          "TRAINBRIDGE_LISTEN=localhost:8081",
                          "TRAINBRIDGE_LOG_LEVEL=error",
+                         "TRAINBRIDGE_LOG_FORMAT=json",
                          "TRAINBRIDGE_MAX_ROOMS_PER_CLIENT=2",
                          NULL};
     cr_assert_eq(parse(NULL, env), CFG_OK, "%s", err);
@@ -114,6 +116,7 @@ Test(config, environment_sets_options)
     cr_assert_str_eq(cfg.listen_host, "localhost");
     cr_assert_eq(cfg.listen_port, 8081);
     cr_assert_eq(cfg.log_level, LOG_LEVEL_ERROR);
+    cr_assert_eq(cfg.log_format, LOG_FORMAT_JSON);
     cr_assert_eq(cfg.max_rooms_per_client, 2);
 }
 
@@ -241,6 +244,8 @@ ParameterizedTestParameters(config, rejects_bad_values)
         {{"--log-level", "INFO"},
          "",
          "--log-level: expected error, warn, info or debug, got 'INFO'"},
+        {{"--log-format", "yaml"}, "", "--log-format: expected text or json, got 'yaml'"},
+        {{"--log-format", "JSON"}, "", "--log-format: expected text or json, got 'JSON'"},
         {{"--foo"}, "", "unknown option '--foo' (see --help)"},
         {{"--foo=1"}, "", "unknown option '--foo' (see --help)"},
         {{"--listen-now"}, "", "unknown option '--listen-now' (see --help)"},
@@ -400,6 +405,10 @@ Test(config, help_lists_every_flag_with_env_and_default)
         "--log-level LEVEL",
         "TRAINBRIDGE_LOG_LEVEL",
         "default info",
+        "--web-root DIR",
+        "TRAINBRIDGE_WEB_ROOT",
+        "--no-dashboard\n",
+        "TRAINBRIDGE_NO_DASHBOARD (1 or 0), default off",
         "-h, --help",
         "--version",
         "Usage: trainbridge",
@@ -488,6 +497,33 @@ Test(config, cors_origins_from_environment)
     cr_assert_not(cfg.allow_websocket);
 }
 
+Test(config, history_and_conflation_options)
+{
+    parse(NULL, NULL);
+    cr_assert_eq(cfg.history_points, 500);
+    cr_assert_eq(cfg.history_runs, 10);
+    cr_assert_eq(cfg.history_ttl_s, 86400);
+    cr_assert_eq(cfg.history_bytes, (size_t)256 << 20);
+    cr_assert_eq(cfg.conflate_after, 65536);
+    cfg_fini(&cfg);
+    const char *args[] = {"--history-points",
+                          "64",
+                          "--history-runs",
+                          "0",
+                          "--history-ttl",
+                          "60",
+                          "--conflate-after",
+                          "0",
+                          NULL};
+    const char *env[] = {"TRAINBRIDGE_HISTORY_BYTES=1048576", "TRAINBRIDGE_HISTORY_POINTS=9", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.history_points, 64);
+    cr_assert_eq(cfg.history_runs, 0);
+    cr_assert_eq(cfg.history_ttl_s, 60);
+    cr_assert_eq(cfg.history_bytes, 1048576);
+    cr_assert_eq(cfg.conflate_after, 0);
+}
+
 struct bad_new_option {
     char flag[32];
     char value[64];
@@ -522,6 +558,10 @@ ParameterizedTestParameters(config, rejects_bad_new_options)
         {"--auth-jwt-previous-secret", "/tmp/p", "--auth-previous-valid-until"},
         {"--auth-audience", "dash", "need --auth-jwt-secret"},
         {"--auth-issuer", "me", "need --auth-jwt-secret"},
+        {"--history-points", "7", "8"},
+        {"--history-ttl", "0", "1"},
+        {"--history-bytes", "1000", "65536"},
+        {"--conflate-after", "-5", "expected"},
     };
     return cr_make_param_array(struct bad_new_option, cases, sizeof cases / sizeof cases[0]);
 }
@@ -668,4 +708,54 @@ Test(config, help_lists_security_flags)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert_not_null(strstr(text, want[i]), "--help lacks %s", want[i]);
     free(text);
+}
+
+Test(config, log_format_flag_beats_its_variable)
+{
+    const char *env[] = {"TRAINBRIDGE_LOG_FORMAT=text", NULL};
+    const char *args[] = {"--log-format=json", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.log_format, LOG_FORMAT_JSON);
+}
+
+Test(config, dashboard_flags_default_to_embedded_and_on)
+{
+    cr_assert_eq(parse(NULL, NULL), CFG_OK, "%s", err);
+    cr_assert_null(cfg.web_root);
+    cr_assert_not(cfg.no_dashboard);
+}
+
+Test(config, web_root_and_no_dashboard_from_flags)
+{
+    const char *args[] = {"--web-root", "/srv/page", "--no-dashboard", NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_str_eq(cfg.web_root, "/srv/page");
+    cr_assert(cfg.no_dashboard);
+}
+
+Test(config, no_dashboard_from_environment_and_flag_wins)
+{
+    const char *on[] = {"TRAINBRIDGE_NO_DASHBOARD=yes", "TRAINBRIDGE_WEB_ROOT=/w", NULL};
+    cr_assert_eq(parse(NULL, on), CFG_OK, "%s", err);
+    cr_assert(cfg.no_dashboard);
+    cr_assert_str_eq(cfg.web_root, "/w");
+    cfg_fini(&cfg);
+    const char *off[] = {"TRAINBRIDGE_NO_DASHBOARD=0", NULL};
+    cr_assert_eq(parse(NULL, off), CFG_OK, "%s", err);
+    cr_assert_not(cfg.no_dashboard);
+    cfg_fini(&cfg);
+    const char *args[] = {"--no-dashboard", NULL};
+    cr_assert_eq(parse(args, off), CFG_OK, "%s", err);
+    cr_assert(cfg.no_dashboard);
+}
+
+Test(config, rejects_bad_dashboard_values)
+{
+    const char *env[] = {"TRAINBRIDGE_NO_DASHBOARD=maybe", NULL};
+    cr_assert_eq(parse(NULL, env), CFG_EXIT_USAGE);
+    cr_assert(strstr(err, "TRAINBRIDGE_NO_DASHBOARD"), "%s", err);
+    cfg_fini(&cfg);
+    const char *valued[] = {"--no-dashboard=1", NULL};
+    cr_assert_eq(parse(valued, NULL), CFG_EXIT_USAGE);
+    cr_assert(strstr(err, "--no-dashboard"), "%s", err);
 }

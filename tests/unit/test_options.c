@@ -20,6 +20,8 @@ struct demo {
     size_t limit;
     enum log_level log_level;
     int custom;
+    char *name;
+    bool is_quiet;
 };
 
 #define FIELD(f) offsetof(struct demo, f)
@@ -44,6 +46,8 @@ static const struct options_opt demo_options[] = {
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "Log level.", NULL},
     {"custom", NULL, "ON", OPTIONS_INT, "off", 0, 1, NULL, FIELD(custom), 0, "Custom.", set_on_off},
+    {"name", NULL, "TEXT", OPTIONS_STRING, "anon", 0, 0, NULL, FIELD(name), 0, "A name.", NULL},
+    {"quiet", NULL, NULL, OPTIONS_SWITCH, NULL, 0, 0, NULL, FIELD(is_quiet), 0, "Say less.", NULL},
     {"help", "-h", NULL, OPTIONS_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit.", NULL},
     {"version", NULL, NULL, OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, "Print the version.", NULL},
 };
@@ -232,6 +236,12 @@ Test(options, help_wins_and_lists_every_option)
                              "  --custom ON\n"
                              "      Custom.\n"
                              "      env DEMO_CUSTOM, default off (0..1)\n"
+                             "  --name TEXT\n"
+                             "      A name.\n"
+                             "      env DEMO_NAME, default anon\n"
+                             "  --quiet\n"
+                             "      Say less.\n"
+                             "      env DEMO_QUIET (1 or 0), default off\n"
                              "  -h, --help\n"
                              "      Print this help and exit.\n"
                              "  --version\n"
@@ -251,4 +261,51 @@ Test(options, help_after_double_dash_is_an_argument)
     const char *args[] = {"--", "--help", NULL};
     cr_assert_eq(parse(args, NULL), OPTIONS_EXIT_USAGE);
     cr_assert_str_eq(err, "unexpected argument '--help' (see --help)");
+}
+
+Test(options, string_kind_is_owned_text_or_null)
+{
+    cr_assert_eq(parse(NULL, NULL), OPTIONS_OK, "%s", err);
+    cr_assert_str_eq(demo.name, "anon");
+    const char *args[] = {"--name", "a longer name than any buffer", NULL};
+    cr_assert_eq(parse(args, NULL), OPTIONS_OK, "%s", err);
+    cr_assert_str_eq(demo.name, "a longer name than any buffer");
+    const char *env[] = {"DEMO_NAME=envy", NULL};
+    cr_assert_eq(parse(NULL, env), OPTIONS_OK, "%s", err);
+    cr_assert_str_eq(demo.name, "envy");
+    const char *empty[] = {"--name", "", NULL};
+    cr_assert_eq(parse(empty, env), OPTIONS_OK, "%s", err);
+    cr_assert_null(demo.name);
+}
+
+Test(options, switch_kind_from_flag_and_environment)
+{
+    cr_assert_eq(parse(NULL, NULL), OPTIONS_OK, "%s", err);
+    cr_assert_not(demo.is_quiet);
+    const char *args[] = {"--quiet", "--retries", "2", NULL};
+    cr_assert_eq(parse(args, NULL), OPTIONS_OK, "%s", err);
+    cr_assert(demo.is_quiet);
+    cr_assert_eq(demo.retries, 2, "the switch took the next argument");
+    const char *on[] = {"DEMO_QUIET=TRUE", NULL}, *off[] = {"DEMO_QUIET=off", NULL};
+    cr_assert_eq(parse(NULL, on), OPTIONS_OK, "%s", err);
+    cr_assert(demo.is_quiet);
+    cr_assert_eq(parse(args, off), OPTIONS_OK, "%s", err);
+    cr_assert(demo.is_quiet, "the flag wins over the environment");
+    const char *bad[] = {"DEMO_QUIET=2", NULL};
+    cr_assert_eq(parse(NULL, bad), OPTIONS_EXIT_USAGE);
+    cr_assert(strstr(err, "DEMO_QUIET"), "%s", err);
+    const char *valued[] = {"--quiet=1", NULL};
+    cr_assert_eq(parse(valued, NULL), OPTIONS_EXIT_USAGE);
+    cr_assert_str_eq(err, "--quiet takes no value");
+}
+
+Test(options, a_switch_is_not_taken_for_help)
+{
+    const char *args[] = {"--quiet", NULL};
+    cr_assert_eq(parse(args, NULL), OPTIONS_OK, "%s", err);
+    cr_assert_eq(output ? strlen(output) : 0, 0, "printed: %s", output);
+    const char *help[] = {"--help", NULL};
+    cr_assert_eq(parse(help, NULL), OPTIONS_EXIT_OK);
+    cr_assert(strstr(output, "--quiet\n") && strstr(output, "DEMO_QUIET (1 or 0), default off"),
+              "%s", output);
 }

@@ -291,3 +291,14 @@ Test(rooms, random_operations_match_a_simple_model)
     }
     model_check();
 }
+
+Test(rooms, is_member_follows_join_and_leave)
+{
+    cr_assert_not(rooms_is_member(r, "a", session(1)));
+    cr_assert_eq(rooms_join(r, "a", session(1), 8), 0);
+    cr_assert(rooms_is_member(r, "a", session(1)));
+    cr_assert_not(rooms_is_member(r, "a", session(2)));
+    cr_assert_not(rooms_is_member(r, "b", session(1)));
+    rooms_leave(r, "a", session(1));
+    cr_assert_not(rooms_is_member(r, "a", session(1)));
+}

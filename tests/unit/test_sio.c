@@ -10,6 +10,7 @@
 #include "fake_transport.h"
 #include "metrics.h"
 #include "rooms.h"
+#include "runs.h"
 #include "sio.h"
 
 static struct lws_context *lws;
@@ -105,7 +106,8 @@ Test(sio, subscribe_is_acknowledged)
 {
     struct fake_conn c;
     connect_and_subscribe(&c, "alpha");
-    cr_assert_str_eq(fake_last(&c), "431[{\"ok\":true,\"scenario_name\":\"alpha\"}]");
+    cr_assert_str_eq(fake_last(&c),
+                     "431[{\"ok\":true,\"scenario_name\":\"alpha\",\"runs\":0,\"replayed\":0}]");
     cr_assert_eq(rooms_n_members(rooms, "alpha"), 1);
     cr_assert_eq(m.counters[METRIC_SUBSCRIBES], 1);
     fake_close(&c);
@@ -130,6 +132,12 @@ ParameterizedTestParameters(sio, bad_subscribe_payload_gets_error_ack)
         {"427[\"nonsense\",{}]", "unknown event"},
         {"427[\"subscribe_training\",{\"scenario_name\":\"a\\u0000b\"}]", "invalid scenario_name"},
         {"427[\"subscribe_training\\u0000x\",{}]", "unknown event"},
+        {"427[\"subscribe_training\",{\"scenario_name\":\"a\",\"history\":\"all\"}]",
+         "history must be one of"},
+        {"427[\"subscribe_training\",{\"scenario_name\":\"a\",\"history\":1}]",
+         "history must be one of"},
+        {"427[\"subscribe_training\",{\"scenario_name\":\"a\",\"history\":null}]",
+         "history must be one of"},
     };
     return cr_make_param_array(struct bad_subscribe, cases, sizeof cases / sizeof cases[0]);
 }
@@ -331,5 +339,189 @@ Test(sio, graceful_close_sends_close_packet_then_ends)
     cr_assert_str_eq(fake_last(&c), "1");
     cr_assert(eio_session_should_end(c.s));
     cr_assert_eq(broadcast("alpha", "42[\"x\"]"), 0);
+    fake_close(&c);
+}
+
+/* ------------------------------------------------------------ history */
+
+static struct runs *history;
+
+static void setup_history(void)
+{
+    setup();
+    struct runs_limits lim = {.max_points = 8,
+                              .max_finished_per_scenario = 10,
+                              .ttl_us = INT64_MAX,
+                              .max_bytes = 1 << 30};
+    history = runs_new_memory(&lim);
+    sio_set_runs(sio, history);
+}
+
+static void teardown_history(void)
+{
+    teardown();
+    runs_destroy(&history);
+}
+
+TestSuite(sio_history, .init = setup_history, .fini = teardown_history);
+
+/* Records an event in the store and broadcasts it, as main.c does. */
+static void publish(enum te_event_type type, const char *scenario, const char *trainer,
+                    uint64_t seq)
+{
+    struct te_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.version = TE_SCHEMA_VERSION;
+    ev.type = type;
+    snprintf(ev.scenario, sizeof ev.scenario, "%s", scenario);
+    snprintf(ev.trainer, sizeof ev.trainer, "%s", trainer);
+    ev.seq = seq;
+    if (type == TE_TRAINING_STARTED) {
+        snprintf(ev.data.started.scenario_name, sizeof ev.data.started.scenario_name, "%s",
+                 scenario);
+        snprintf(ev.data.started.start_time, sizeof ev.data.started.start_time, "2026-12-04");
+    } else {
+        ev.data.progress.episode = (int64_t)seq - 1;
+    }
+    struct packet *pkt = codec_event_packet(&ev);
+    pkt->run_id = runs_record(history, &ev, pkt, 1);
+    pkt->is_progress = type == TE_TRAINING_PROGRESS;
+    sio_broadcast(sio, scenario, pkt);
+    packet_unref(&pkt);
+}
+
+static int count_with(const struct fake_conn *c, const char *part)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_out; i++)
+        n += strstr(c->out[i], part) != NULL;
+    return n;
+}
+
+Test(sio_history, subscribe_replays_history_before_the_ack_then_live)
+{
+    publish(TE_TRAINING_STARTED, "alpha", "t1", 1);
+    for (uint64_t seq = 2; seq <= 40; seq++)
+        publish(TE_TRAINING_PROGRESS, "alpha", "t1", seq);
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    int n_replayed = count_with(&c, "\"replay\":true}]");
+    cr_assert_geq(n_replayed, 3);
+    cr_assert_leq(n_replayed, 9, "started + at most 8 points");
+    cr_assert_not_null(strstr(c.out[2], "training_started"), "got %s", c.out[2]);
+    cr_assert_not_null(strstr(c.out[c.n_out - 2], "\"episode\":39"), "ends with the latest");
+    char ack[128];
+    snprintf(ack, sizeof ack,
+             "431[{\"ok\":true,\"scenario_name\":\"alpha\",\"runs\":1,\"replayed\":%d}]",
+             n_replayed);
+    cr_assert_str_eq(fake_last(&c), ack);
+    publish(TE_TRAINING_PROGRESS, "alpha", "t1", 41);
+    fake_drain(&c);
+    cr_assert_not_null(strstr(fake_last(&c), "\"episode\":40"));
+    cr_assert_null(strstr(fake_last(&c), "replay"));
+    cr_assert_eq(m.counters[METRIC_REPLAYED_EVENTS], (uint64_t)n_replayed);
+    fake_close(&c);
+}
+
+Test(sio_history, subscribing_again_replays_nothing)
+{
+    publish(TE_TRAINING_STARTED, "alpha", "t1", 1);
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    int before = c.n_out;
+    fake_recv(&c, "422[\"subscribe_training\",{\"scenario_name\":\"alpha\"}]");
+    cr_assert_eq(c.n_out, before + 1);
+    cr_assert_str_eq(fake_last(&c),
+                     "432[{\"ok\":true,\"scenario_name\":\"alpha\",\"runs\":0,\"replayed\":0}]");
+    fake_close(&c);
+}
+
+Test(sio_history, star_does_not_replay_rooms_already_joined)
+{
+    publish(TE_TRAINING_STARTED, "alpha", "t1", 1);
+    publish(TE_TRAINING_STARTED, "beta", "t1", 1);
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    fake_recv(&c, "422[\"subscribe_training\",{\"scenario_name\":\"*\"}]");
+    cr_assert_str_eq(fake_last(&c),
+                     "432[{\"ok\":true,\"scenario_name\":\"*\",\"runs\":1,\"replayed\":1}]");
+    cr_assert_eq(count_with(&c, "\"beta\""), 1, "only beta is replayed");
+    cr_assert_not_null(strstr(c.out[c.n_out - 2], "\"replay\":true"));
+    fake_recv(&c, "423[\"subscribe_training\",{\"scenario_name\":\"beta\"}]");
+    cr_assert_str_eq(fake_last(&c),
+                     "433[{\"ok\":true,\"scenario_name\":\"beta\",\"runs\":0,\"replayed\":0}]");
+    fake_close(&c);
+}
+
+Test(sio_history, history_modes_none_and_compact)
+{
+    publish(TE_TRAINING_STARTED, "alpha", "t1", 1);
+    publish(TE_TRAINING_PROGRESS, "alpha", "t1", 2);
+    struct fake_conn c;
+    open_conn(&c);
+    fake_recv(&c, "40");
+    fake_recv(&c, "421[\"subscribe_training\",{\"scenario_name\":\"alpha\",\"history\":\"none\"}]");
+    cr_assert_str_eq(fake_last(&c),
+                     "431[{\"ok\":true,\"scenario_name\":\"alpha\",\"runs\":0,\"replayed\":0}]");
+    fake_recv(&c, "422[\"unsubscribe_training\",{\"scenario_name\":\"alpha\"}]");
+    fake_recv(&c,
+              "423[\"subscribe_training\",{\"scenario_name\":\"alpha\",\"history\":\"compact\"}]");
+    cr_assert(strncmp(c.out[c.n_out - 2], "42[\"training_history\",", 22) == 0, "got %s",
+              c.out[c.n_out - 2]);
+    cr_assert_str_eq(fake_last(&c),
+                     "433[{\"ok\":true,\"scenario_name\":\"alpha\",\"runs\":1,\"replayed\":1}]");
+    fake_close(&c);
+}
+
+static void setup_conflation(void)
+{
+    eio_server_destroy(&eio); /* the suite's setup ran first */
+    struct eio_server_opts opts = {.ping_interval_ms = 25000,
+                                   .ping_timeout_ms = 20000,
+                                   .max_payload = 1000,
+                                   .client_queue_bytes = 4096,
+                                   .conflate_after = 300};
+    struct eio_handler h = sio_eio_handler(sio);
+    eio = eio_server_new(lws, &opts, &h, &m);
+}
+
+Test(sio_history, a_laggards_progress_is_conflated_and_counted, .init = setup_conflation)
+{
+    struct fake_conn c;
+    connect_and_subscribe(&c, "alpha");
+    publish(TE_TRAINING_STARTED, "alpha", "t1", 1);
+    for (uint64_t seq = 2; seq <= 500; seq++) /* ~100 KB, far past the 4 KB bound */
+        publish(TE_TRAINING_PROGRESS, "alpha", "t1", seq);
+    publish(TE_TRAINING_STOPPED, "alpha", "t1", 501);
+    cr_assert_not(eio_session_is_closing(c.s), "conflated, not dropped");
+    cr_assert_gt(m.counters[METRIC_PROGRESS_CONFLATED], 400);
+    cr_assert_eq(m.counters[METRIC_CLIENTS_DROPPED_SLOW], 0);
+    fake_drain(&c);
+    cr_assert_lt(c.n_out, FAKE_MAX_OUT);
+    cr_assert_eq(count_with(&c, "training_started"), 1);
+    cr_assert_eq(count_with(&c, "training_stopped"), 1);
+    cr_assert_not_null(strstr(c.out[c.n_out - 2], "\"episode\":499"), "the latest survives");
+    cr_assert_not_null(strstr(fake_last(&c), "training_stopped"));
+    fake_close(&c);
+}
+
+Test(sio_history, a_client_piling_up_replays_without_reading_is_dropped)
+{
+    publish(TE_TRAINING_STARTED, "alpha", "t1", 1);
+    for (uint64_t seq = 2; seq <= 40; seq++)
+        publish(TE_TRAINING_PROGRESS, "alpha", "t1", seq);
+    struct fake_conn c;
+    open_conn(&c);
+    fake_recv(&c, "40");
+    const char *sub = "42[\"subscribe_training\",{\"scenario_name\":\"alpha\"}]";
+    const char *unsub = "42[\"unsubscribe_training\",{\"scenario_name\":\"alpha\"}]";
+    int i = 0;
+    for (; i < 1000 && !eio_session_is_closing(c.s); i++) {
+        eio_session_on_packet(c.s, sub, strlen(sub), false);
+        eio_session_on_packet(c.s, unsub, strlen(unsub), false);
+    }
+    cr_assert(eio_session_is_closing(c.s), "still open after %d subscribes", i);
+    cr_assert_gt(i, 50, "the replay bound is 64 x --client-queue-bytes (closed after %d)", i);
+    cr_assert_eq(m.counters[METRIC_CLIENTS_DROPPED_SLOW], 1);
     fake_close(&c);
 }

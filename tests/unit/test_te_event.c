@@ -38,6 +38,12 @@ static struct te_event sample(enum te_event_type type)
     case TE_TRAINING_STOPPED:
         strcpy(ev.data.stopped.scenario_name, "alpha");
         break;
+    case TE_HEARTBEAT:
+        ev.version = 2;
+        strcpy(ev.data.heartbeat.scenario_name, "alpha");
+        ev.data.heartbeat.episode = 3;
+        ev.data.heartbeat.interval_ms = TE_HEARTBEAT_INTERVAL_MS;
+        break;
     default:
         strcpy(ev.data.error.message, "boom");
         break;
@@ -86,8 +92,9 @@ Test(te_event, errc_names_are_stable)
 
 Test(te_event, event_names_round_trip)
 {
-    static const char *const want[] = {"training_started", "training_progress",
-                                       "training_completed", "training_stopped", "training_error"};
+    static const char *const want[] = {"training_started",   "training_progress",
+                                       "training_completed", "training_stopped",
+                                       "training_error",     "heartbeat"};
     for (int t = 0; t < TE_EVENT_TYPE_COUNT; t++) {
         enum te_event_type back = TE_EVENT_TYPE_COUNT;
         cr_expect_str_eq(te_event_name((enum te_event_type)t), want[t]);
@@ -230,7 +237,9 @@ Test(te_event, validates_every_sample)
 Test(te_event, rejects_bad_envelope_values)
 {
     struct te_event ev = sample(TE_TRAINING_PROGRESS);
-    ev.version = 2;
+    ev.version = TE_SCHEMA_VERSION + 1;
+    expect_invalid(&ev, TE_E_VERSION, "v");
+    ev.version = 0;
     expect_invalid(&ev, TE_E_VERSION, "v");
     ev = sample(TE_TRAINING_PROGRESS);
     ev.type = TE_EVENT_TYPE_COUNT;
@@ -289,6 +298,59 @@ Test(te_event, rejects_bad_payload_values)
     ev = sample(TE_TRAINING_ERROR);
     strcpy(ev.data.error.message, "\xed\xa0\x80");
     expect_invalid(&ev, TE_E_UTF8, "data.message");
+}
+
+Test(te_event, versions_are_per_message)
+{
+    cr_expect_eq(TE_SCHEMA_VERSION, 2);
+    for (int t = 0; t < TE_EVENT_TYPE_COUNT; t++) {
+        uint32_t want = t == TE_HEARTBEAT ? 2 : 1;
+        cr_expect_eq(te_event_min_version((enum te_event_type)t), want, "%d", t);
+        struct te_event ev = sample((enum te_event_type)t);
+        ev.version = 2; /* v2 still has the five v1 events, unchanged */
+        cr_expect_eq(te_event_validate(&ev, NULL), 0, "%s as v2", te_event_name(ev.type));
+    }
+    cr_expect_eq(te_event_min_version(TE_EVENT_TYPE_COUNT), 0);
+    struct te_event ev = sample(TE_HEARTBEAT);
+    ev.version = 1; /* v1 has no heartbeat */
+    expect_invalid(&ev, TE_E_UNKNOWN_EVENT, "event");
+}
+
+Test(te_event, terminal_events_end_a_run)
+{
+    cr_expect(te_event_is_terminal(TE_TRAINING_COMPLETED));
+    cr_expect(te_event_is_terminal(TE_TRAINING_STOPPED));
+    cr_expect(te_event_is_terminal(TE_TRAINING_ERROR));
+    cr_expect_not(te_event_is_terminal(TE_TRAINING_STARTED));
+    cr_expect_not(te_event_is_terminal(TE_TRAINING_PROGRESS));
+    cr_expect_not(te_event_is_terminal(TE_HEARTBEAT));
+    cr_expect_not(te_event_is_terminal(TE_EVENT_TYPE_COUNT));
+}
+
+Test(te_event, checks_heartbeat_values)
+{
+    struct te_event ev = sample(TE_HEARTBEAT);
+    ev.data.heartbeat.episode = -1;
+    expect_invalid(&ev, TE_E_RANGE, "data.episode");
+    const int64_t bad_ms[] = {0, -5000, TE_HEARTBEAT_MIN_MS - 1, TE_HEARTBEAT_MAX_MS + 1,
+                              INT64_MAX};
+    for (size_t i = 0; i < sizeof bad_ms / sizeof bad_ms[0]; i++) {
+        ev = sample(TE_HEARTBEAT);
+        ev.data.heartbeat.interval_ms = bad_ms[i];
+        expect_invalid(&ev, TE_E_RANGE, "data.interval_ms");
+    }
+    const int64_t good_ms[] = {TE_HEARTBEAT_MIN_MS, TE_HEARTBEAT_INTERVAL_MS, TE_HEARTBEAT_MAX_MS};
+    for (size_t i = 0; i < sizeof good_ms / sizeof good_ms[0]; i++) {
+        ev = sample(TE_HEARTBEAT);
+        ev.data.heartbeat.interval_ms = good_ms[i];
+        cr_expect_eq(te_event_validate(&ev, NULL), 0);
+    }
+    ev = sample(TE_HEARTBEAT);
+    strcpy(ev.data.heartbeat.scenario_name, "beta");
+    expect_invalid(&ev, TE_E_MISMATCH, "data.scenario_name");
+    ev = sample(TE_HEARTBEAT);
+    strcpy(ev.data.heartbeat.scenario_name, "*");
+    expect_invalid(&ev, TE_E_CHARSET, "data.scenario_name");
 }
 
 Test(te_event, accepts_text_at_its_limit)

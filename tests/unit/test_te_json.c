@@ -194,6 +194,19 @@ Test(te_json, writes_training_stopped)
                      "{\"scenario_name\":\"alpha\",\"trainer\":\"host-1\",\"seq\":4,\"ts\":0}]");
 }
 
+/* Heartbeats are never forwarded to clients, but trainsub prints them. */
+Test(te_json, writes_heartbeat)
+{
+    struct te_event ev = base(TE_HEARTBEAT, 6);
+    strcpy(ev.data.heartbeat.scenario_name, "alpha");
+    ev.data.heartbeat.episode = 12;
+    ev.data.heartbeat.interval_ms = 5000;
+    expect_json(&ev, "[\"heartbeat\",{\"scenario_name\":\"alpha\",\"episode\":12,"
+                     "\"interval_ms\":5000},"
+                     "{\"scenario_name\":\"alpha\",\"trainer\":\"host-1\",\"seq\":6,"
+                     "\"ts\":1714564800000000}]");
+}
+
 Test(te_json, writes_training_error_with_escapes)
 {
     struct te_event ev = base(TE_TRAINING_ERROR, 5);

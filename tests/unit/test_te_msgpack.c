@@ -19,7 +19,7 @@
 /* ------------------------------------------------------------ test schema */
 
 /* Kinds: V version, E event name, N name, T start time, X text, i int,
- * f float, D data map, m final_metrics map. */
+ * I interval in ms, f float, D data map, m final_metrics map. */
 struct tfield {
     const char *name;
     char kind;
@@ -42,6 +42,8 @@ static const struct tfield metrics_fields[] = {
     {"avg_reward", 'f'}, {"avg_duration", 'f'}, {"stability", 'f'}};
 static const struct tfield stopped_fields[] = {{"scenario_name", 'N'}, {"episodes_completed", 'i'}};
 static const struct tfield error_fields[] = {{"message", 'X'}, {"details", 'X'}};
+static const struct tfield heartbeat_fields[] = {
+    {"scenario_name", 'N'}, {"episode", 'i'}, {"interval_ms", 'I'}};
 
 struct tevent {
     const char *name;
@@ -55,6 +57,7 @@ static const struct tevent tevents[TE_EVENT_TYPE_COUNT] = {
     {"training_completed", completed_fields, N_OF(completed_fields)},
     {"training_stopped", stopped_fields, N_OF(stopped_fields)},
     {"training_error", error_fields, N_OF(error_fields)},
+    {"heartbeat", heartbeat_fields, N_OF(heartbeat_fields)},
 };
 
 /* ------------------------------------------------------------ raw values */
@@ -174,8 +177,8 @@ static void pack_default(msgpack_packer *pk, int ev, const char *path, char kind
                          const struct mutation *m)
 {
     switch (kind) {
-    case 'V':
-        msgpack_pack_int(pk, 1);
+    case 'V': /* each message carries the lowest version that has its event */
+        msgpack_pack_int(pk, ev == TE_HEARTBEAT ? 2 : 1);
         break;
     case 'E':
         pack_cstr(pk, tevents[ev].name);
@@ -191,6 +194,9 @@ static void pack_default(msgpack_packer *pk, int ev, const char *path, char kind
         break;
     case 'i':
         msgpack_pack_int(pk, 7);
+        break;
+    case 'I':
+        msgpack_pack_int(pk, 5000);
         break;
     case 'f':
         msgpack_pack_double(pk, 2.5);
@@ -330,7 +336,7 @@ ParameterizedTest(struct field_case *c, te_msgpack, fields)
                                     "A",
                                     3),
                           raw_bytes("\xd6\xff\x00\x00\x00\x01", 6),
-                          strchr("if", f->kind) ? raw_str("1", 1) : raw_f64(3.0)};
+                          strchr("ifI", f->kind) ? raw_str("1", 1) : raw_f64(3.0)};
     for (size_t i = 0; i < N_OF(wrong); i++) {
         struct frame fr = replaced(c->event, path, wrong[i]);
         expect_code(&fr, is_map ? TE_E_NOT_MAP : TE_E_TYPE, path);
@@ -341,7 +347,7 @@ ParameterizedTest(struct field_case *c, te_msgpack, fields)
                 : is_map      ? TE_E_NOT_MAP
                               : TE_E_TYPE,
                 c->level == 2 ? "" : path);
-    if (f->kind == 'i') /* 3.0 is not an integer, whatever its value */
+    if (f->kind == 'i' || f->kind == 'I') /* 3.0 is not an integer, whatever its value */
         expect_code((struct frame[]){replaced(c->event, path, raw_f32(3.0f))}, TE_E_TYPE, path);
 }
 
@@ -466,15 +472,53 @@ Test(te_msgpack, checks_seq_and_ts_ranges)
 
 Test(te_msgpack, rejects_other_versions)
 {
-    const struct raw bad[] = {raw_i64(2), raw_i64(0), raw_i64(-1), raw_u64(UINT64_MAX)};
+    const struct raw bad[] = {raw_i64(3), raw_i64(0), raw_i64(-1), raw_u64(UINT64_MAX)};
     for (size_t i = 0; i < N_OF(bad); i++)
         expect_code((struct frame[]){replaced(1, "v", bad[i])}, TE_E_VERSION, "v");
-    /* a v2 message is reported as v2 even though its fields differ too */
-    expect_code((struct frame[]){LIT("\x82\xa1v\x02\xa5"
+    /* a v3 message is reported as v3 even though its fields differ too */
+    expect_code((struct frame[]){LIT("\x82\xa1v\x03\xa5"
                                      "extra\xc0")},
                 TE_E_VERSION, "v");
     expect_code((struct frame[]){replaced(1, "v", raw_f64(1.0))}, TE_E_TYPE, "v");
     expect_code((struct frame[]){replaced(1, "v", raw_str("1", 1))}, TE_E_TYPE, "v");
+}
+
+/* v2 is v1 plus the heartbeat: the five events read as v1 or v2, the
+ * heartbeat only as v2 (a v1 heartbeat is an event v1 does not have). */
+Test(te_msgpack, versions_are_per_message)
+{
+    for (int e = 0; e < TE_EVENT_TYPE_COUNT; e++) {
+        struct te_event ev;
+        struct frame f = replaced(e, "v", raw_i64(2));
+        cr_expect_eq(te_event_decode(f.b, f.len, &ev, NULL), 0, "%s as v2", tevents[e].name);
+        cr_expect_eq(ev.version, 2);
+        f = build(e, (struct mutation){MUT_NONE, NULL, {.len = 0}});
+        cr_expect_eq(te_event_decode(f.b, f.len, &ev, NULL), 0);
+        cr_expect_eq(ev.version, e == TE_HEARTBEAT ? 2u : 1u, "decoded v of %s", tevents[e].name);
+    }
+    expect_code((struct frame[]){replaced(TE_HEARTBEAT, "v", raw_i64(1))}, TE_E_UNKNOWN_EVENT,
+                "event");
+}
+
+Test(te_msgpack, checks_heartbeat_values)
+{
+    const struct raw bad[] = {raw_i64(0), raw_i64(99), raw_i64(-1), raw_i64(3600001),
+                              raw_u64(UINT64_MAX)};
+    for (size_t i = 0; i < N_OF(bad); i++)
+        expect_code((struct frame[]){replaced(TE_HEARTBEAT, "data.interval_ms", bad[i])},
+                    TE_E_RANGE, "data.interval_ms");
+    expect_code((struct frame[]){replaced(TE_HEARTBEAT, "data.interval_ms", raw_i64(100))}, TE_OK,
+                "");
+    expect_code((struct frame[]){replaced(TE_HEARTBEAT, "data.interval_ms", raw_i64(3600000))},
+                TE_OK, "");
+    expect_code((struct frame[]){replaced(TE_HEARTBEAT, "data.episode", raw_i64(-1))}, TE_E_RANGE,
+                "data.episode");
+    expect_code((struct frame[]){replaced(TE_HEARTBEAT, "data.scenario_name", raw_str("beta", 4))},
+                TE_E_MISMATCH, "data.scenario_name");
+    expect_code((struct frame[]){replaced(TE_HEARTBEAT, "scenario", raw_str("beta", 4))},
+                TE_E_MISMATCH, "data.scenario_name");
+    expect_code((struct frame[]){replaced(TE_HEARTBEAT, "data.interval_ms", raw_f64(5000.0))},
+                TE_E_TYPE, "data.interval_ms");
 }
 
 Test(te_msgpack, rejects_unknown_event)
@@ -694,6 +738,11 @@ static struct te_event edge_event(enum te_event_type t)
     } else if (t == TE_TRAINING_STOPPED) {
         strcpy(ev.data.stopped.scenario_name, ev.scenario);
         ev.data.stopped.episodes_completed = 0;
+    } else if (t == TE_HEARTBEAT) {
+        ev.version = 2;
+        strcpy(ev.data.heartbeat.scenario_name, ev.scenario);
+        ev.data.heartbeat.episode = INT64_MAX;
+        ev.data.heartbeat.interval_ms = TE_HEARTBEAT_MAX_MS;
     } else {
         memset(ev.data.error.message, 'm', TE_MAX_TEXT_LEN);
         strcpy(ev.data.error.details, "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \"q\" \\ \n\t\x01");
@@ -754,7 +803,7 @@ Test(te_msgpack, encodes_canonical_bytes)
                                "episodes_completed\x07";
     struct te_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.version = TE_SCHEMA_VERSION;
+    ev.version = 1;
     ev.type = TE_TRAINING_STOPPED;
     strcpy(ev.scenario, "alpha");
     strcpy(ev.trainer, "host-1");
@@ -766,6 +815,48 @@ Test(te_msgpack, encodes_canonical_bytes)
     int len = te_event_encode(&ev, buf, sizeof buf, NULL);
     cr_assert_eq(len, (int)sizeof want - 1);
     cr_expect_arr_eq(buf, want, sizeof want - 1);
+}
+
+/* The heartbeat example of proto/EVENTS.md: a v2 message. */
+Test(te_msgpack, encodes_canonical_heartbeat)
+{
+    static const char want[] = "\x87"
+                               "\xa1v\x02"
+                               "\xa5"
+                               "event\xa9heartbeat"
+                               "\xa8scenario\xa5"
+                               "alpha"
+                               "\xa7trainer\xa6host-1"
+                               "\xa3seq\x2b"
+                               "\xa2ts\xcf\x00\x06\x17\x63\x3a\x71\xc6\x80"
+                               "\xa4"
+                               "data\x83"
+                               "\xad"
+                               "scenario_name\xa5"
+                               "alpha"
+                               "\xa7"
+                               "episode\x07"
+                               "\xab"
+                               "interval_ms\xcd\x13\x88";
+    struct te_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.version = 2;
+    ev.type = TE_HEARTBEAT;
+    strcpy(ev.scenario, "alpha");
+    strcpy(ev.trainer, "host-1");
+    ev.seq = 43;
+    ev.ts_us = 1714564810000000;
+    strcpy(ev.data.heartbeat.scenario_name, "alpha");
+    ev.data.heartbeat.episode = 7;
+    ev.data.heartbeat.interval_ms = 5000;
+    char buf[256];
+    int len = te_event_encode(&ev, buf, sizeof buf, NULL);
+    cr_assert_eq(len, (int)sizeof want - 1);
+    cr_expect_arr_eq(buf, want, sizeof want - 1);
+    ev.version = 1;
+    struct te_error err;
+    cr_expect_eq(te_event_encode(&ev, buf, sizeof buf, &err), -EINVAL);
+    cr_expect_eq(err.code, TE_E_UNKNOWN_EVENT);
 }
 
 Test(te_msgpack, encode_reports_small_buffers)

@@ -1,6 +1,9 @@
 /* Unit tests of te_publish: the publisher against real ZeroMQ sockets on
  * 127.0.0.1 (or inproc), above all the slow-joiner guard: an event sent at
- * once by a fresh publisher must reach a subscriber that was already there. */
+ * once by a fresh publisher must reach a subscriber that was already there;
+ * and its heartbeat thread: heartbeats follow training_started, keep coming
+ * while the caller blocks, carry the latest episode, and stop at the
+ * terminal event and at destroy. */
 #include "trainevents.h"
 
 #include <criterion/criterion.h>
@@ -9,6 +12,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RECV_TIMEOUT_MS 5000
@@ -63,6 +67,22 @@ static void stop_sub(void)
 
 TestSuite(te_publish, .init = start_sub, .fini = stop_sub);
 
+static struct te_publisher *new_beating_publisher(const char *endpoint, const char *trainer,
+                                                  int ready_timeout_ms, int heartbeat_interval_ms)
+{
+    const char *eps[] = {endpoint};
+    struct te_publisher_opts opts = {.endpoints = eps,
+                                     .n_endpoints = 1,
+                                     .trainer = trainer,
+                                     .ready_timeout_ms = ready_timeout_ms,
+                                     .heartbeat_interval_ms = heartbeat_interval_ms};
+    struct te_error err;
+    struct te_publisher *p = te_publisher_new(&opts, &err);
+    cr_assert_not_null(p, "te_publisher_new(%s): %s", endpoint, err.msg);
+    return p;
+}
+
+/* Heartbeats off: these tests count the messages they send. */
 static struct te_publisher *new_publisher(const char *endpoint, const char *trainer,
                                           int ready_timeout_ms)
 {
@@ -70,7 +90,8 @@ static struct te_publisher *new_publisher(const char *endpoint, const char *trai
     struct te_publisher_opts opts = {.endpoints = eps,
                                      .n_endpoints = 1,
                                      .trainer = trainer,
-                                     .ready_timeout_ms = ready_timeout_ms};
+                                     .ready_timeout_ms = ready_timeout_ms,
+                                     .heartbeat_interval_ms = -1};
     struct te_error err;
     struct te_publisher *p = te_publisher_new(&opts, &err);
     cr_assert_not_null(p, "te_publisher_new(%s): %s", endpoint, err.msg);
@@ -146,7 +167,7 @@ Test(te_publish, seq_counts_up_from_one_and_stamps_the_envelope)
         struct te_event got;
         RECEIVE(sub, &got);
         cr_assert_eq(got.seq, want);
-        cr_assert_eq(got.version, TE_SCHEMA_VERSION);
+        cr_assert_eq(got.version, 1); /* training_started is a v1 message */
         cr_assert_str_eq(got.trainer, "counter");
         cr_assert_str_eq(got.scenario, "beta");
         cr_assert_geq(got.ts_us, before_us);
@@ -343,4 +364,210 @@ Test(te_publish_signals, leaves_the_application_handlers_alone)
     cr_assert(after_int.sa_handler == on_signal, "SIGINT handler replaced");
     cr_assert(after_term.sa_handler == on_signal, "SIGTERM handler replaced");
     te_publisher_destroy(&p);
+}
+
+/* ------------------------------------------------------------ heartbeats */
+
+#define BEAT_MS 200
+
+static struct te_event progress_event(const char *scenario, int64_t episode)
+{
+    struct te_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = TE_TRAINING_PROGRESS;
+    snprintf(ev.scenario, sizeof ev.scenario, "%s", scenario);
+    ev.data.progress.episode = episode;
+    ev.data.progress.total_episodes = 10;
+    return ev;
+}
+
+static struct te_event stopped_event(const char *scenario)
+{
+    struct te_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = TE_TRAINING_STOPPED;
+    snprintf(ev.scenario, sizeof ev.scenario, "%s", scenario);
+    snprintf(ev.data.stopped.scenario_name, sizeof ev.data.stopped.scenario_name, "%s", scenario);
+    return ev;
+}
+
+/* Blocks the calling thread for ms, as a long training step would. */
+static void block_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* Receives what arrives within timeout_ms; 0 if nothing did. */
+static int receive_within(struct te_event *ev, int timeout_ms)
+{
+    zsock_set_rcvtimeo(zactor_sock(sub), timeout_ms);
+    struct te_error why;
+    int rc = receive_event(sub, ev, &why);
+    zsock_set_rcvtimeo(zactor_sock(sub), RECV_TIMEOUT_MS);
+    return rc == 0;
+}
+
+Test(te_publish, heartbeats_follow_started_and_keep_coming_while_the_caller_blocks)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "beater", 0, BEAT_MS);
+    struct te_event ev = started_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    struct te_event got;
+    RECEIVE(sub, &got);
+    cr_assert_eq(got.type, TE_TRAINING_STARTED);
+    RECEIVE(sub, &got); /* the first heartbeat comes right after training_started */
+    cr_assert_eq(got.type, TE_HEARTBEAT);
+    cr_assert_eq(got.seq, 1, "a heartbeat repeats the latest event's seq");
+    cr_assert_eq(got.version, 2);
+    cr_assert_str_eq(got.scenario, "alpha");
+    cr_assert_str_eq(got.data.heartbeat.scenario_name, "alpha");
+    cr_assert_eq(got.data.heartbeat.episode, 0);
+    cr_assert_eq(got.data.heartbeat.interval_ms, BEAT_MS);
+    ev = progress_event("alpha", 3);
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    block_ms(10 * BEAT_MS); /* one long call: no sends from this thread */
+    uint64_t last_seq = 1;
+    int64_t last_beat_us = got.ts_us;
+    int n_beats = 0;
+    while (receive_within(&got, 0) || receive_within(&got, 50)) {
+        if (got.type != TE_HEARTBEAT) {
+            cr_assert_eq(got.seq, last_seq + 1, "events stay contiguous");
+            last_seq = got.seq;
+            continue;
+        }
+        cr_assert_eq(got.seq, last_seq, "a heartbeat repeats the latest event's seq");
+        n_beats++;
+        cr_assert_eq(got.data.heartbeat.episode, 3, "the latest episode");
+        cr_assert_geq(got.ts_us - last_beat_us, (BEAT_MS - 20) * 1000, "a heartbeat came early");
+        last_beat_us = got.ts_us;
+    }
+    cr_assert_geq(n_beats, 2, "%d heartbeats while the caller blocked for 10 intervals", n_beats);
+    cr_assert_geq(te_publisher_heartbeats(p), (uint64_t)n_beats + 1); /* one more may be out */
+    te_publisher_destroy(&p);
+}
+
+Test(te_publish, heartbeats_stop_after_the_terminal_event)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "ender", 0, BEAT_MS);
+    struct te_event ev = started_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    block_ms(2 * BEAT_MS);
+    ev = stopped_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    uint64_t beats = te_publisher_heartbeats(p);
+    cr_assert_geq(beats, 1);
+    struct te_event got;
+    do
+        RECEIVE(sub, &got);
+    while (got.type != TE_TRAINING_STOPPED);
+    cr_assert_not(receive_within(&got, 4 * BEAT_MS), "%s after the terminal event",
+                  te_event_name(got.type));
+    cr_assert_eq(te_publisher_heartbeats(p), beats);
+    te_publisher_destroy(&p);
+}
+
+Test(te_publish, no_heartbeat_after_destroy)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "quitter", 0, TE_HEARTBEAT_MIN_MS);
+    struct te_event ev = started_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    block_ms(3 * TE_HEARTBEAT_MIN_MS);
+    te_publisher_destroy(&p); /* the run is still active */
+    cr_assert_null(p);
+    struct te_event got;
+    uint64_t n = 0;
+    while (receive_within(&got, 2 * TE_HEARTBEAT_MIN_MS)) /* what was sent before destroy */
+        n++;
+    cr_assert_geq(n, 3, "started and at least two heartbeats");
+    cr_assert_not(receive_within(&got, 5 * TE_HEARTBEAT_MIN_MS), "a heartbeat after destroy");
+}
+
+Test(te_publish, each_active_scenario_beats_on_its_own_topic)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "multi", 0, BEAT_MS);
+    struct te_event ev = started_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    ev = started_event("beta");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    ev = progress_event("beta", 7);
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    ev = stopped_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    block_ms(5 * BEAT_MS);
+    struct te_event got;
+    int beats[2] = {0, 0};
+    bool is_alpha_over = false;
+    while (receive_within(&got, 0) || receive_within(&got, 50)) {
+        is_alpha_over = is_alpha_over || got.type == TE_TRAINING_STOPPED;
+        if (got.type != TE_HEARTBEAT)
+            continue;
+        bool is_beta = strcmp(got.scenario, "beta") == 0;
+        beats[is_beta]++;
+        cr_assert_not(!is_beta && is_alpha_over, "alpha beat after its terminal event");
+        if (is_beta && beats[1] > 1)
+            cr_assert_eq(got.data.heartbeat.episode, 7);
+    }
+    cr_assert_eq(beats[0], 1, "alpha: only its first heartbeat");
+    cr_assert_geq(beats[1], 2, "beta keeps beating");
+    te_publisher_destroy(&p);
+}
+
+Test(te_publish, negative_interval_turns_heartbeats_off)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "silent", 0, -1);
+    struct te_event ev = started_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    struct te_event got;
+    RECEIVE(sub, &got);
+    cr_assert_eq(got.type, TE_TRAINING_STARTED);
+    cr_assert_not(receive_within(&got, 2 * BEAT_MS));
+    cr_assert_eq(te_publisher_heartbeats(p), 0);
+    cr_assert_eq(te_publisher_sent(p), 1);
+    te_publisher_destroy(&p);
+}
+
+Test(te_publish, refuses_heartbeats_from_the_caller)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "forger", 0, BEAT_MS);
+    struct te_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = TE_HEARTBEAT;
+    strcpy(ev.scenario, "alpha");
+    strcpy(ev.data.heartbeat.scenario_name, "alpha");
+    ev.data.heartbeat.interval_ms = BEAT_MS;
+    struct te_error err;
+    cr_assert_eq(te_publisher_send(p, &ev, &err), -EINVAL);
+    cr_assert_eq(err.code, TE_E_UNKNOWN_EVENT);
+    cr_assert_eq(te_publisher_sent(p), 0);
+    te_publisher_destroy(&p);
+}
+
+Test(te_publish, default_interval_is_five_seconds)
+{
+    struct te_publisher *p = new_beating_publisher(sub_endpoint, "default", 0, 0);
+    struct te_event ev = started_event("alpha");
+    cr_assert_eq(te_publisher_send(p, &ev, NULL), 0);
+    struct te_event got;
+    RECEIVE(sub, &got);
+    RECEIVE(sub, &got);
+    cr_assert_eq(got.type, TE_HEARTBEAT);
+    cr_assert_eq(got.data.heartbeat.interval_ms, TE_HEARTBEAT_INTERVAL_MS);
+    cr_assert_eq(TE_HEARTBEAT_INTERVAL_MS, 5000);
+    te_publisher_destroy(&p);
+}
+
+Test(te_publish, out_of_range_interval_gives_null_and_error)
+{
+    const int bad[] = {1, TE_HEARTBEAT_MIN_MS - 1, TE_HEARTBEAT_MAX_MS + 1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *eps[] = {sub_endpoint};
+        struct te_publisher_opts opts = {
+            .endpoints = eps, .n_endpoints = 1, .heartbeat_interval_ms = bad[i]};
+        struct te_error err;
+        cr_assert_null(te_publisher_new(&opts, &err), "%d ms", bad[i]);
+        cr_assert_eq(err.code, TE_E_RANGE);
+        cr_assert_str_eq(err.field, "heartbeat_interval_ms");
+    }
 }

@@ -18,15 +18,16 @@ COMPLETED = [("scenario_name", SCENARIO), ("episodes_completed", 10),
              ("final_metrics", raw_map(METRICS))]
 STOPPED = [("scenario_name", SCENARIO), ("episodes_completed", 4)]
 ERROR = [("message", "CUDA out of memory"), ("details", "line 1\nline 2 \"quoted\" é ✓")]
+HEARTBEAT = [("scenario_name", SCENARIO), ("episode", 3), ("interval_ms", 5000)]
 
 DATA = {"training_started": STARTED, "training_progress": PROGRESS,
         "training_completed": COMPLETED, "training_stopped": STOPPED,
-        "training_error": ERROR}
+        "training_error": ERROR, "heartbeat": HEARTBEAT}
 
 
 def envelope(event="training_started", data=None, replace=None, drop=(), extra=()):
     """An envelope's (key, value) pairs, with some replaced, dropped or added."""
-    pairs = [("v", 1), ("event", event), ("scenario", SCENARIO), ("trainer", TRAINER),
+    pairs = [("v", 2 if event == "heartbeat" else 1), ("event", event), ("scenario", SCENARIO), ("trainer", TRAINER),
              ("seq", 7), ("ts", 1714564800123456),
              ("data", raw_map(DATA[event] if data is None else data))]
     replace = replace or {}
@@ -102,7 +103,25 @@ BAD = [
     ("bin_scenario", SCENARIO, envelope(replace={"scenario": b"alpha"}), "wrong_type",
      "scenario"),
     ("string_version", SCENARIO, envelope(replace={"v": "1"}), "wrong_type", "v"),
-    ("version_2", SCENARIO, envelope(replace={"v": 2}, extra=[("x", 1)]), "bad_version", "v"),
+    ("version_3", SCENARIO, envelope(replace={"v": 3}, extra=[("x", 1)]), "bad_version", "v"),
+    ("heartbeat_as_v1", SCENARIO, envelope("heartbeat", replace={"v": 1}), "unknown_event",
+     "event"),
+    ("heartbeat_interval_zero", SCENARIO, with_data("heartbeat", {"interval_ms": 0}),
+     "out_of_range", "data.interval_ms"),
+    ("heartbeat_interval_99", SCENARIO, with_data("heartbeat", {"interval_ms": 99}),
+     "out_of_range", "data.interval_ms"),
+    ("heartbeat_interval_over_an_hour", SCENARIO,
+     with_data("heartbeat", {"interval_ms": 3600001}), "out_of_range", "data.interval_ms"),
+    ("heartbeat_interval_u64", SCENARIO, with_data("heartbeat", {"interval_ms": 2**64 - 1}),
+     "out_of_range", "data.interval_ms"),
+    ("heartbeat_interval_float", SCENARIO, with_data("heartbeat", {"interval_ms": 5000.0}),
+     "wrong_type", "data.interval_ms"),
+    ("heartbeat_negative_episode", SCENARIO, with_data("heartbeat", {"episode": -1}),
+     "out_of_range", "data.episode"),
+    ("heartbeat_scenario_mismatch", SCENARIO, with_data("heartbeat", {"scenario_name": "beta"}),
+     "scenario_mismatch", "data.scenario_name"),
+    ("heartbeat_extra_field", SCENARIO, with_data("heartbeat", extra=[("num_episodes", 1)]),
+     "extra_field", "data.num_episodes"),
     ("version_negative", SCENARIO, envelope(replace={"v": -1}), "bad_version", "v"),
     ("unknown_event", SCENARIO, envelope(replace={"event": "training_paused"}),
      "unknown_event", "event"),
@@ -177,6 +196,9 @@ ACCEPTED = [
                                    ("ts", 5), ("seq", 1), ("trainer", TRAINER),
                                    ("scenario", SCENARIO), ("event", "training_stopped"),
                                    ("v", 1)])),
+    ("stopped_as_v2", envelope("training_stopped", replace={"v": 2})),
+    ("heartbeat_interval_limits", with_data("heartbeat", {"interval_ms": 3600000})),
+    ("heartbeat_shortest_interval", with_data("heartbeat", {"interval_ms": 100})),
     ("unicode_text", with_data("training_error", {"message": "héllo ✓ 🚀", "details": ""})),
     ("longest_text", with_data("training_error", {"message": "m" * 4096})),
 ]

@@ -76,6 +76,9 @@ class Proc:
 
     def __init__(self, args, env=None):
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINSIM_")}
+        # These tests count trainsim's messages: no heartbeats unless a test
+        # asks for them (--heartbeat-interval-ms, which wins over this).
+        full_env["TRAINSIM_HEARTBEAT_INTERVAL_MS"] = "0"
         full_env.update(env or {})
         self.popen = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, env=full_env)
@@ -183,6 +186,13 @@ class SubThread:
             return self._messages.get(timeout=timeout)
         except queue.Empty:
             pytest.fail(f"no message within {timeout} s")
+
+    def get_or_none(self, timeout):
+        """The next message's frames, or None if none arrives within timeout."""
+        try:
+            return self._messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
     def empty_for(self, seconds):
         """True if nothing arrives within seconds."""

@@ -12,7 +12,7 @@ from helpers import SubThread, bin_path, run, spawn, trainsub
 
 FLAGS = ["--endpoint", "--scenario", "--trainer", "--episodes", "--rate", "--stop-at",
          "--fail-at", "--loop", "--pause-ms", "--ready-timeout-ms", "--seed", "--quiet",
-         "--help"]
+         "--heartbeat-interval-ms", "--help"]
 
 
 def dead_endpoint():
@@ -51,6 +51,10 @@ def test_trainsim_help_lists_every_flag():
     (["--scenario", "a b"], {}, "--scenario"),
     (["--scenario", "a", "--scenario", "a"], {}, "--scenario"),
     (["--trainer", ".t"], {}, "--trainer"),
+    (["--heartbeat-interval-ms", "99"], {}, "--heartbeat-interval-ms"),
+    (["--heartbeat-interval-ms", "-1"], {}, "--heartbeat-interval-ms"),
+    (["--heartbeat-interval-ms", "3600001"], {}, "--heartbeat-interval-ms"),
+    ([], {"TRAINSIM_HEARTBEAT_INTERVAL_MS": "fast"}, "TRAINSIM_HEARTBEAT_INTERVAL_MS"),
     ([], {"TRAINSIM_EPISODES": "many"}, "TRAINSIM_EPISODES"),
     ([], {"TRAINSIM_LOOP": "perhaps"}, "TRAINSIM_LOOP"),
 ])
@@ -186,7 +190,7 @@ def test_trainsub_times_out_without_messages():
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_trainsub_exits_0_on_a_signal_with_a_summary(sig):
     with trainsub() as (proc, endpoint):
-        with te.Publisher(endpoint, trainer="t") as pub:
+        with te.Publisher(endpoint, heartbeat_interval=None, trainer="t") as pub:
             pub.training_stopped("a", 0)
         json.loads(proc.out.get())
         proc.signal(sig)
@@ -198,3 +202,34 @@ def test_trainsub_bind_failure_is_a_runtime_error():
     with trainsub() as (proc, endpoint):
         status, _, err = run([bin_path("trainsub"), "--bind", endpoint, "--timeout-ms", "100"])
     assert status == 1 and "cannot bind" in err[0]
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_trainsim_heartbeats_until_the_run_ends(how):
+    """One episode every 0.5 s, a heartbeat every 0.1 s: heartbeats between
+    episodes carry the latest episode and stop at training_completed."""
+    args = ["--heartbeat-interval-ms", "100"] if how == "flag" else []
+    env = {"TRAINSIM_HEARTBEAT_INTERVAL_MS": "100"} if how == "env" else {}
+    with SubThread() as sub:
+        status, _, err = run([bin_path("trainsim"), "--endpoint", sub.endpoint, "--scenario",
+                              "a", "--episodes", "3", "--rate", "2", "--quiet", *args], env)
+        assert status == 0, err
+        envs = []
+        while (msg := sub.get_or_none(0.5)) is not None:
+            envs.append(te.decode_frames(msg))
+    last_seq = 0
+    for e in envs:  # events numbered 1, 2, ...; a heartbeat repeats the latest
+        assert e["seq"] == (last_seq if e["event"] == "heartbeat" else last_seq + 1)
+        last_seq = e["seq"]
+    events = [e["event"] for e in envs]
+    assert events[:2] == ["training_started", "heartbeat"]
+    assert events[-1] == "training_completed"
+    beats = [e for e in envs if e["event"] == "heartbeat"]
+    assert len(beats) >= 4, events  # 1.5 s of run, a beat every 0.1 s
+    assert {b["data"]["interval_ms"] for b in beats} == {100}
+    episode = 0
+    for e in envs:
+        if e["event"] == "training_progress":
+            episode = e["data"]["episode"]
+        elif e["event"] == "heartbeat":
+            assert e["data"]["episode"] == episode

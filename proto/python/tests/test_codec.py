@@ -24,6 +24,7 @@ GOOD_DATA = {
     "training_stopped": {"scenario_name": SCENARIO, "episodes_completed": 4},
     "training_error": {"message": "CUDA out of memory",
                        "details": "line 1\nline 2 \"quoted\" é ✓"},
+    "heartbeat": {"scenario_name": SCENARIO, "episode": 3, "interval_ms": 5000},
 }
 
 
@@ -31,7 +32,7 @@ GOOD_DATA = {
 def test_round_trip_keeps_every_value(event):
     payload = te.encode(event, SCENARIO, TRAINER, 42, 1714564800123456, GOOD_DATA[event])
     env = te.decode(SCENARIO.encode(), payload)
-    assert env == {"v": 1, "event": event, "scenario": SCENARIO, "trainer": TRAINER,
+    assert env == {"v": te.MIN_VERSION[event], "event": event, "scenario": SCENARIO, "trainer": TRAINER,
                    "seq": 42, "ts": 1714564800123456, "data": GOOD_DATA[event]}
 
 

@@ -29,7 +29,7 @@ def receive_run(sub, n_messages):
 
 def test_python_publisher_to_c_trainsub_keeps_exact_values():
     with trainsub("--count", str(N + 2)) as (proc, endpoint):
-        with te.Publisher(endpoint, trainer="py-1") as pub:
+        with te.Publisher(endpoint, heartbeat_interval=None, trainer="py-1") as pub:
             pub.training_started("alpha", N, start_time="2024-05-01T12:00:00.5Z")
             for i, metrics in enumerate(METRICS):
                 pub.training_progress("alpha", i + 1, N, **metrics)
@@ -110,11 +110,13 @@ def capture_c_payloads():
     with SubThread() as sub:
         for args in ([], ["--stop-at", "1"], ["--fail-at", "1"]):
             status, _, err = run(trainsim(sub.endpoint, "--scenario", "alpha", "--episodes",
-                                          "2", *args))
+                                          "2", "--heartbeat-interval-ms", "100", *args))
             assert status == 0, err
-            for _ in range(4 if not args else 3):
+            event = None
+            while event not in te.TERMINAL_EVENTS:
                 msg = sub.get()
-                frames[te.decode_frames(msg)["event"]] = msg
+                event = te.decode_frames(msg)["event"]
+                frames[event] = msg
     assert set(frames) == set(te.EVENTS)
     return frames
 
@@ -147,7 +149,7 @@ def test_python_encoded_events_mean_the_same_to_trainsub():
 def test_fifty_fresh_python_publishers_reach_trainsub():
     with trainsub("--count", "50") as (proc, endpoint):
         for i in range(50):
-            with te.Publisher(endpoint, trainer=f"fresh-{i}") as pub:
+            with te.Publisher(endpoint, heartbeat_interval=None, trainer=f"fresh-{i}") as pub:
                 pub.training_started("alpha", 1)
         assert proc.wait() == 0
         got = [json.loads(line) for line in proc.out.rest()]
@@ -203,6 +205,25 @@ def test_trainsub_counts_gaps_per_trainer():
         assert proc.err.rest()[-1] == "trainsub: 5 events, 0 rejected, 2 gaps"
 
 
+def test_trainsub_counts_events_lost_before_a_heartbeat():
+    """A heartbeat repeats its trainer's latest event's seq: equal is no gap,
+    above it the events up to it were lost (then the next event is none)."""
+    stopped = {"scenario_name": "alpha", "episodes_completed": 0}
+    beat = {"scenario_name": "alpha", "episode": 0, "interval_ms": 5000}
+    with trainsub("--count", "6") as (proc, endpoint):
+        sock = xpub_ready(endpoint)
+        try:
+            for event, seq in (("training_stopped", 1), ("heartbeat", 1), ("heartbeat", 1),
+                               ("heartbeat", 4), ("training_stopped", 5), ("heartbeat", 2)):
+                payload = te.encode(event, "alpha", "a", seq, 1,
+                                    stopped if event == "training_stopped" else beat)
+                sock.send_multipart([b"alpha", payload])
+            assert proc.wait() == 0
+        finally:
+            sock.close(linger=0)
+        assert proc.err.rest()[-1] == "trainsub: 6 events, 0 rejected, 3 gaps"
+
+
 def test_trainsub_scenario_filter_is_exact():
     with trainsub("--scenario", "alpha", "--count", "1") as (proc, endpoint):
         sock = xpub_ready(endpoint)
@@ -230,7 +251,7 @@ def test_trainsim_to_trainsub_directly():
 
 def test_trainsub_connects_to_a_binding_publisher(tmp_path):
     endpoint = f"ipc://{tmp_path}/pub.ipc"
-    with te.Publisher("@" + endpoint, trainer="binder") as pub:
+    with te.Publisher("@" + endpoint, heartbeat_interval=None, trainer="binder") as pub:
         with spawn([bin_path("trainsub"), "--connect", endpoint, "--count", "1"]) as proc:
             pub.training_started("alpha", 1)
             assert proc.wait() == 0

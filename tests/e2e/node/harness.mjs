@@ -412,14 +412,21 @@ export function publishEvents(t, bridge, calls, { trainer = 'py-trainer' } = {})
 
 // ------------------------------------------------------------ clients
 
-// Records every server event a client receives, in order.
+// Records every server event a client receives, in order: live events in
+// events, history replayed on subscribe (meta.replay) in replayed, both in
+// all.
 export class Recorder {
   constructor() {
     this.events = []; // {event, payload, meta, nargs, at}
+    this.replayed = [];
+    this.all = [];
   }
 
   push(event, args) {
-    this.events.push({ event, payload: args[0], meta: args[1], nargs: args.length, at: Date.now() });
+    const e = { event, payload: args[0], meta: args[1], nargs: args.length, at: Date.now() };
+    this.all.push(e);
+    if (e.meta && e.meta.replay === true) this.replayed.push(e);
+    else this.events.push(e);
   }
 
   names() {
@@ -487,7 +494,7 @@ export async function connectUrl(t, url, { timeoutMs = 5000, opts = {}, detail }
   const rec = new Recorder();
   sock.onAny((event, ...args) => {
     rec.push(event, args);
-    rec.events[rec.events.length - 1].transport = sock.io.engine ? sock.io.engine.transport.name : null;
+    rec.all[rec.all.length - 1].transport = sock.io.engine ? sock.io.engine.transport.name : null;
   });
   sock.rec = rec;
   sock.disconnects = [];
@@ -508,10 +515,21 @@ export async function connectUrl(t, url, { timeoutMs = 5000, opts = {}, detail }
   return sock;
 }
 
-// subscribe_training with an ack; asserts {ok: true, scenario_name}.
-export async function subscribe(sock, scenario, { timeoutMs = 5000 } = {}) {
-  const ack = await sock.timeout(timeoutMs).emitWithAck('subscribe_training', { scenario_name: scenario });
-  assert.deepEqual(ack, { ok: true, scenario_name: scenario }, `subscribe ack for ${scenario}`);
+// Asserts a subscribe ack {ok: true, scenario_name, runs, replayed}.
+export function assertSubscribeAck(ack, scenario) {
+  assert.deepEqual(Object.keys(ack).sort(), ['ok', 'replayed', 'runs', 'scenario_name'], `subscribe ack ${JSON.stringify(ack)}`);
+  assert.equal(ack.ok, true);
+  assert.equal(ack.scenario_name, scenario);
+  assert.ok(Number.isInteger(ack.runs) && ack.runs >= 0, `ack.runs ${ack.runs}`);
+  assert.ok(Number.isInteger(ack.replayed) && ack.replayed >= 0, `ack.replayed ${ack.replayed}`);
+}
+
+// subscribe_training with an ack; asserts {ok: true, scenario_name, runs,
+// replayed} and returns it. history: 'curve' | 'latest' | 'none' | 'compact'.
+export async function subscribe(sock, scenario, { timeoutMs = 5000, history } = {}) {
+  const req = history === undefined ? { scenario_name: scenario } : { scenario_name: scenario, history };
+  const ack = await sock.timeout(timeoutMs).emitWithAck('subscribe_training', req);
+  assertSubscribeAck(ack, scenario);
   return ack;
 }
 
@@ -615,7 +633,8 @@ export class RawClient {
     this.send(`42${id}["subscribe_training",${JSON.stringify({ scenario_name: scenario })}]`);
     const f = await this.waitFrame((x) => x.startsWith(`43${id}[`), { what: `ack ${id} for subscribe ${scenario}` });
     const ack = JSON.parse(f.text.slice(2 + String(id).length));
-    assert.deepEqual(ack, [{ ok: true, scenario_name: scenario }]);
+    assert.equal(ack.length, 1);
+    assertSubscribeAck(ack[0], scenario);
     return ack;
   }
 

@@ -23,12 +23,12 @@ test('subscribe_training and unsubscribe_training answer acks', async (t) => {
   const bridge = await startBridge(t);
   const c = await connectClient(t, bridge);
   const scenario = uniqueName('ack');
-  assert.deepEqual(await subscribe(c, scenario), { ok: true, scenario_name: scenario });
-  assert.deepEqual(await subscribe(c, '*'), { ok: true, scenario_name: '*' });
+  assert.deepEqual(await subscribe(c, scenario), { ok: true, scenario_name: scenario, runs: 0, replayed: 0 });
+  assert.deepEqual(await subscribe(c, '*'), { ok: true, scenario_name: '*', runs: 0, replayed: 0 });
   assert.deepEqual(await unsubscribe(c, scenario), { ok: true, scenario_name: scenario });
   // subscribing without asking for an ack is fine too: a later ack still comes
   c.emit('subscribe_training', { scenario_name: scenario });
-  assert.deepEqual(await subscribe(c, 'other.name:1-x_y'), { ok: true, scenario_name: 'other.name:1-x_y' });
+  assert.deepEqual(await subscribe(c, 'other.name:1-x_y'), { ok: true, scenario_name: 'other.name:1-x_y', runs: 0, replayed: 0 });
 });
 
 test('bad subscribe payloads get {ok: false, error} and the connection stays usable', async (t) => {

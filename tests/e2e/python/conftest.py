@@ -203,7 +203,9 @@ class Client:
 
     def __init__(self, url, transports=("websocket",), auth=None, **connect_kwargs):
         self.sio = socketio.Client(reconnection=False)
-        self.events = []
+        self.events = []  # live events
+        self.replayed = []  # history replayed on subscribe (meta "replay": true)
+        self.all = []  # both, in arrival order
         self.transports = []
         self.disconnected = threading.Event()
         self.lock = threading.Lock()
@@ -211,6 +213,10 @@ class Client:
         @self.sio.on("*")
         def catch_all(event, *args):
             with self.lock:
+                self.all.append((event, args))
+                if len(args) > 1 and isinstance(args[1], dict) and args[1].get("replay") is True:
+                    self.replayed.append((event, args))
+                    return
                 self.events.append((event, args))
                 self.transports.append(self.sio.transport())
 
@@ -221,9 +227,17 @@ class Client:
         self.sio.connect(url, transports=list(transports) if transports else None, wait_timeout=5,
                          auth=auth, **connect_kwargs)
 
-    def subscribe(self, scenario, event="subscribe_training"):
-        ack = self.sio.call(event, {"scenario_name": scenario}, timeout=5)
-        assert ack == {"ok": True, "scenario_name": scenario}, f"{event} {scenario}: {ack!r}"
+    def subscribe(self, scenario, event="subscribe_training", history=None):
+        req = {"scenario_name": scenario}
+        if history is not None:
+            req["history"] = history
+        ack = self.sio.call(event, req, timeout=5)
+        want = {"ok": True, "scenario_name": scenario}
+        if event == "subscribe_training":
+            assert isinstance(ack, dict) and isinstance(ack.get("runs"), int) \
+                and isinstance(ack.get("replayed"), int), f"{event} {scenario}: {ack!r}"
+            want.update(runs=ack["runs"], replayed=ack["replayed"])
+        assert ack == want, f"{event} {scenario}: {ack!r}"
         return ack
 
     def unsubscribe(self, scenario):

@@ -25,7 +25,7 @@ def test_subscribe_acks(bridge, client_factory):
     c = client_factory(bridge)
     s = unique("py-ack")
     assert c.sio.call("subscribe_training", {"scenario_name": s}, timeout=5) == \
-        {"ok": True, "scenario_name": s}
+        {"ok": True, "scenario_name": s, "runs": 0, "replayed": 0}
     assert c.sio.call("unsubscribe_training", {"scenario_name": s}, timeout=5) == \
         {"ok": True, "scenario_name": s}
     for bad in ({}, {"scenario_name": 7}, {"scenario_name": "a b"}, {"scenario_name": ""},
