@@ -64,6 +64,9 @@ async function connectOk(t, bridge, auth, opts) {
 
 const ack = (sock, scenario) =>
   sock.timeout(5000).emitWithAck('subscribe_training', { scenario_name: scenario });
+// A successful subscribe ack (which also counts replayed history: runs, replayed).
+const okAck = (a, scenario, what) =>
+  assert.deepEqual({ ok: a.ok, scenario_name: a.scenario_name }, { ok: true, scenario_name: scenario }, what);
 
 test('no auth flags: the ready line says auth off and a client without a token connects', async (t) => {
   const bridge = await startBridge(t);
@@ -78,7 +81,7 @@ test('a valid HS256 token connects; its scenarios claim decides subscriptions; a
   const gamma = uniqueName('gamma');
   const token = hs256({ sub: 'dash', exp: now() + 600, scenarios: ['alpha', 'beta-*'] });
   const sock = await connectOk(t, bridge, { token });
-  assert.deepEqual(await ack(sock, beta), { ok: true, scenario_name: beta });
+  okAck(await ack(sock, beta), beta);
   assert.deepEqual(await ack(sock, gamma), { ok: false, error: 'forbidden' });
   assert.deepEqual(await ack(sock, '*'), { ok: false, error: 'forbidden' });
   const simG = startSim(t, bridge, { scenarios: gamma, trainer: 'tg', episodes: 20, rate: 200 });
@@ -96,7 +99,7 @@ test('a valid HS256 token connects; its scenarios claim decides subscriptions; a
 test('"*" needs the "*" claim, which then receives every scenario', async (t) => {
   const bridge = await startBridge(t, ['--auth-jwt-secret', secretFile(t)]);
   const all = await connectOk(t, bridge, { token: hs256({ scenarios: ['*'] }) });
-  assert.deepEqual(await ack(all, '*'), { ok: true, scenario_name: '*' });
+  okAck(await ack(all, '*'), '*');
   const name = uniqueName('any');
   await runSim(t, bridge, { scenarios: name, trainer: 'ts', episodes: 5, rate: 200 });
   await all.rec.waitCount(7);
@@ -152,7 +155,7 @@ test('RS256 public key: RS256 tokens pass, the HS256-with-the-public-key confusi
   const claims = { scenarios: ['alpha'], exp: now() + 60 };
   const rs = jws({ alg: 'RS256' }, claims, (i) => crypto.sign('sha256', Buffer.from(i), privateKey));
   const sock = await connectOk(t, bridge, { token: rs });
-  assert.deepEqual(await ack(sock, 'alpha'), { ok: true, scenario_name: 'alpha' });
+  okAck(await ack(sock, 'alpha'), 'alpha');
   const confused = hs256(claims, pem);
   const r1 = await tryConnect(t, bridge, { token: confused });
   assert.deepEqual(r1.error && r1.error.data, { reason: 'algorithm' });
@@ -233,7 +236,7 @@ test('Authorization: Bearer on the Engine.IO handshake stands in for a CONNECT w
   const token = hs256({ scenarios: ['alpha'], exp: now() + 60 });
   for (const transports of [['polling'], ['websocket']]) {
     const sock = await connectOk(t, bridge, undefined, { transports, extraHeaders: { Authorization: `Bearer ${token}` } });
-    assert.deepEqual(await ack(sock, 'alpha'), { ok: true, scenario_name: 'alpha' }, transports[0]);
+    okAck(await ack(sock, 'alpha'), 'alpha', transports[0]);
     assert.deepEqual(await ack(sock, 'beta'), { ok: false, error: 'forbidden' }, transports[0]);
   }
   const forged = hs256({ scenarios: ['*'] }, 'another-secret-0123456789abcdef0123456789');

@@ -76,8 +76,8 @@ def test_python_socketio_over_tls_with_the_ca(tls_bridge, pki, procs):
     client.on("*", lambda event, *args: events.append((event, args)))
     client.connect(tls_bridge["url"], wait_timeout=5)
     try:
-        assert client.call("subscribe_training", {"scenario_name": name}, timeout=5) == \
-            {"ok": True, "scenario_name": name}
+        ack = client.call("subscribe_training", {"scenario_name": name}, timeout=5)
+        assert (ack["ok"], ack["scenario_name"]) == (True, name), ack
         sim = Proc("trainsim", [binary("trainsim"), "--endpoint", tls_bridge["zmq"], "--scenario",
                                 name, "--trainer", "py-tls", "--episodes", "8", "--rate", "50",
                                 "--quiet"])
