@@ -21,31 +21,13 @@
 #include "runs.h"
 #include "server.h"
 #include "sio.h"
+#include "stop_signal.h"
 #include "web.h"
 
 #define DRAIN_DEADLINE_MS 700
 #define HOUSEKEEPING_US LWS_US_PER_SEC
 
 extern char **environ;
-
-static volatile sig_atomic_t stop_requested; /* the process's only mutable global */
-
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal; /* until server_run watches them on its loop */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 /* Raises the soft descriptor limit to the hard one: every client is a
  * descriptor, so this is the bridge's ceiling of connections (lws stops
@@ -212,7 +194,7 @@ static int run(const struct cfg *cfg)
     if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
     print_ready_line(cfg, srv, b.ingest, auth);
-    rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
+    rc = server_run(srv, stop_signal_flag()) < 0 ? 1 : 0;
     log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(b.eio));
     server_drain(srv, DRAIN_DEADLINE_MS);
 out:
@@ -244,7 +226,8 @@ int main(int argc, char **argv)
     log_set_level(cfg.log_level);
     log_set_format(cfg.log_format);
     log_attach_lws();
-    install_signals();
+    if (stop_signal_install(true) < 0)
+        log_warn("main", "cannot install the signal handlers: %s", strerror(errno));
     raise_descriptor_limit();
     int rc = run(&cfg);
     cfg_fini(&cfg);

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "proxy_cfg.h"
 #include "proxy_http.h"
+#include "stop_signal.h"
 #include "zcurve.h"
 
 #define CAPTURE_ENDPOINT "inproc://trainbridge-proxy-capture"
@@ -40,8 +41,6 @@
 #define LIST_CAP (PROXY_CFG_MAX_ENDPOINTS * ENDPOINT_CAP)
 
 extern char **environ;
-
-static volatile sig_atomic_t stop_requested; /* the process's only global */
 
 /* What has passed through zproxy, as seen on the capture socket. */
 struct counters {
@@ -72,23 +71,6 @@ struct proxy_app {
     double start_s;
     bool is_stopping;
 };
-
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal; /* no SA_RESTART: zmq_poll returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 static long long monotonic_ms(void)
 {
@@ -385,7 +367,7 @@ static int serve(struct proxy_app *app)
 {
     zmq_pollitem_t items[1 + 1 + PROXY_HTTP_MAX_CONNS];
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve(app->capture), .events = ZMQ_POLLIN};
-    while (!stop_requested) {
+    while (!stop_signal_requested()) {
         size_t n =
             1 + proxy_http_fill_poll(app->http, items + 1, sizeof items / sizeof items[0] - 1);
         int rc = zmq_poll(items, (int)n, POLL_TIMEOUT_MS);
@@ -447,7 +429,8 @@ out:
 int main(int argc, char **argv)
 {
     zsys_handler_set(NULL); /* our own SIGINT/SIGTERM handling, before any czmq socket */
-    install_signals();
+    if (stop_signal_install(true) < 0)
+        log_warn("proxy", "cannot install the signal handlers: %s", strerror(errno));
     struct proxy_cfg cfg;
     char err[512];
     enum proxy_cfg_result res = proxy_cfg_parse(&cfg, argc, argv, environ, stdout, err, sizeof err);

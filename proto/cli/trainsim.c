@@ -9,6 +9,7 @@
  * win). SIGINT/SIGTERM end every unfinished run with training_stopped and
  * exit 0. Pacing uses clock_nanosleep: this is a trainer tool, not the bridge. */
 #include "trainevents.h"
+#include "stop_signal.h"
 #include "trainsim_config.h"
 
 #include <ctype.h>
@@ -26,8 +27,6 @@
 
 #define NS_PER_S 1000000000LL
 #define SLEEP_SLICE_NS (100 * 1000000LL) /* longest time a signal may go unnoticed */
-
-static volatile sig_atomic_t stop_requested;
 
 /* One simulated training run of one scenario. */
 struct sim_run {
@@ -153,7 +152,7 @@ static enum sim_status publish(struct sim *s, struct te_event *ev, const char *s
     snprintf(ev->scenario, sizeof ev->scenario, "%s", scenario);
     struct te_error err = {0};
     int rc = te_publisher_send(s->pub, ev, &err);
-    if (rc == -EINTR && stop_requested)
+    if (rc == -EINTR && stop_signal_requested())
         return SIM_STOPPED;
     if (rc == -ETIMEDOUT) {
         fprintf(stderr, "trainsim: %s\n", err.msg);
@@ -281,7 +280,7 @@ static int64_t mono_ns(void)
  * not be slept through. */
 static void sleep_until(int64_t deadline_ns)
 {
-    while (!stop_requested) {
+    while (!stop_signal_requested()) {
         int64_t now_ns = mono_ns();
         if (now_ns >= deadline_ns)
             return;
@@ -321,13 +320,13 @@ static enum sim_status run_all(struct sim *s)
         st = finish_if_done(s, &s->runs[i]); /* --stop-at 0 / --fail-at 0 */
     int64_t t0_ns = mono_ns();
     int64_t n_rounds = episodes_to_send(cfg);
-    for (int64_t r = 1; r <= n_rounds && st == SIM_OK && !stop_requested; r++) {
+    for (int64_t r = 1; r <= n_rounds && st == SIM_OK && !stop_signal_requested(); r++) {
         if (cfg->rate_hz > 0)
             sleep_until(t0_ns + (int64_t)((double)r * (double)NS_PER_S / cfg->rate_hz));
-        if (!stop_requested)
+        if (!stop_signal_requested())
             st = run_round(s);
     }
-    if (stop_requested && st != SIM_FAILED) {
+    if (stop_signal_requested() && st != SIM_FAILED) {
         stop_unfinished_runs(s);
         return SIM_STOPPED;
     }
@@ -341,28 +340,12 @@ static enum sim_status simulate(struct sim *s)
         if (st != SIM_OK || !s->cfg->is_loop)
             return st;
         sleep_until(mono_ns() + s->cfg->pause_ms * 1000000);
-        if (stop_requested)
+        if (stop_signal_requested())
             return SIM_STOPPED;
     }
 }
 
 /* ------------------------------------------------------------------- main */
-
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signal_handlers(void)
-{
-    zsys_init();            /* czmq installs its own handlers here ... */
-    zsys_handler_set(NULL); /* ... and gives the old ones back here */
-    struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: waits end */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 /* The publisher, or NULL with the reason printed and *status set: 2 for an
  * endpoint that cannot be attached (a bad --endpoint), 1 otherwise. */
@@ -397,7 +380,7 @@ int main(int argc, char **argv)
         sim_config_fini(&cfg);
         return status;
     }
-    install_signal_handlers();
+    stop_signal_install(false);
     struct sim s = {.cfg = &cfg};
     s.pub = open_publisher(&cfg, &status);
     if (s.pub)

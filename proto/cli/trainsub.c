@@ -7,6 +7,7 @@
  * message goes to stderr as "trainsub: rejected: <code>: <msg> (field <f>)"
  * and the loop goes on. Per-trainer sequence gaps are counted and summed up
  * on exit. A debugging and testing tool: the bridge does the real work. */
+#include "stop_signal.h"
 #include "trainevents.h"
 
 #include <czmq.h>
@@ -23,8 +24,6 @@
 #define RCVHWM 100000
 #define POLL_SLICE_MS 100 /* longest time a signal may go unnoticed */
 #define EXIT_USAGE 2
-
-static volatile sig_atomic_t stop_requested;
 
 struct sub_config {
     const char *binds[MAX_ENDPOINTS];
@@ -336,7 +335,7 @@ static int wait_for_input(struct sub *s, int64_t deadline_ms)
 static int run(struct sub *s)
 {
     int64_t deadline_ms = zclock_mono() + s->cfg->timeout_ms;
-    while (!stop_requested) {
+    while (!stop_signal_requested()) {
         if (s->cfg->count && s->n_events >= (uint64_t)s->cfg->count)
             return EXIT_SUCCESS;
         int rc = wait_for_input(s, deadline_ms);
@@ -344,7 +343,8 @@ static int run(struct sub *s)
             fprintf(stderr, "trainsub: zmq_poll: %s\n", zmq_strerror(-rc));
             return EXIT_FAILURE;
         }
-        if (rc == 0 && !stop_requested && s->cfg->timeout_ms && zclock_mono() >= deadline_ms) {
+        if (rc == 0 && !stop_signal_requested() && s->cfg->timeout_ms &&
+            zclock_mono() >= deadline_ms) {
             fprintf(stderr, "trainsub: no message for %" PRId64 " ms\n", s->cfg->timeout_ms);
             return EXIT_FAILURE;
         }
@@ -360,29 +360,13 @@ static int run(struct sub *s)
     return EXIT_SUCCESS;
 }
 
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signal_handlers(void)
-{
-    zsys_init();            /* czmq installs its own handlers here ... */
-    zsys_handler_set(NULL); /* ... and gives the old ones back here */
-    struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: zmq_poll ends */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 int main(int argc, char **argv)
 {
     struct sub_config cfg;
     int rc = parse_arguments(&cfg, argc, argv);
     if (rc != 0)
         return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
-    install_signal_handlers();
+    stop_signal_install(false);
     struct sub s = {.cfg = &cfg, .trainers = calloc(MAX_TRAINERS, sizeof(struct trainer_seq))};
     int status = EXIT_FAILURE;
     if (s.trainers && open_socket(&s) == 0)

@@ -136,7 +136,9 @@ test('trainer -> proxy -> bridge -> client, with the counters to match; SIGTERM 
   const client = await connectClient(t, bridge);
   await subscribe(client, scenario);
   const sim = new Proc('trainsim', binary('trainsim'),
-    ['--endpoint', proxy.frontend, '--scenario', scenario, '--trainer', 'via-proxy', '--episodes', '20', '--rate', '0', '--quiet'], { t });
+    // no heartbeats: the proxy counts every message it forwards, and this test counts exactly
+    ['--endpoint', proxy.frontend, '--scenario', scenario, '--trainer', 'via-proxy', '--episodes', '20', '--rate', '0',
+      '--heartbeat-interval-ms', '0', '--quiet'], { t });
   assert.equal((await sim.waitExit(15000)).code, 0, sim.describe());
   await client.rec.waitCount(22);
   assertLifecycle(client.rec.events, { scenario, episodes: 20, trainer: 'via-proxy' });

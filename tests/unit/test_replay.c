@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "sample_event.h"
 
 static struct runs *store;
 
@@ -30,29 +31,11 @@ TestSuite(replay, .init = setup, .fini = teardown);
 static void record(enum te_event_type type, const char *scenario, const char *trainer, uint64_t seq,
                    int64_t episode)
 {
-    struct te_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.version = TE_SCHEMA_VERSION;
-    ev.type = type;
-    snprintf(ev.scenario, sizeof ev.scenario, "%s", scenario);
-    snprintf(ev.trainer, sizeof ev.trainer, "%s", trainer);
-    ev.seq = seq;
-    ev.ts_us = 1700000000000000;
-    if (type == TE_TRAINING_STARTED) {
-        snprintf(ev.data.started.scenario_name, sizeof ev.data.started.scenario_name, "%s",
-                 scenario);
-        ev.data.started.num_episodes = 1000;
-        snprintf(ev.data.started.start_time, sizeof ev.data.started.start_time, "2026-12-04");
-    } else if (type == TE_TRAINING_PROGRESS) {
-        ev.data.progress.episode = episode;
-        ev.data.progress.total_episodes = 1000;
-        ev.data.progress.avg_reward = 0.1 * (double)episode;
-        ev.data.progress.stability = 150.5;
-    } else if (type == TE_TRAINING_COMPLETED) {
-        snprintf(ev.data.completed.scenario_name, sizeof ev.data.completed.scenario_name, "%s",
-                 scenario);
+    struct te_event ev = type == TE_TRAINING_PROGRESS
+                             ? sample_progress(scenario, trainer, seq, episode)
+                             : sample_event(type, scenario, trainer, seq);
+    if (type == TE_TRAINING_COMPLETED)
         ev.data.completed.episodes_completed = episode;
-    }
     struct packet *pkt = codec_event_packet(&ev);
     runs_record(store, &ev, pkt, 1);
     packet_unref(&pkt);

@@ -10,6 +10,7 @@
 #include "fake_transport.h"
 #include "metrics.h"
 #include "rooms.h"
+#include "sample_event.h"
 #include "runs.h"
 #include "sio.h"
 
@@ -369,20 +370,9 @@ TestSuite(sio_history, .init = setup_history, .fini = teardown_history);
 static void publish(enum te_event_type type, const char *scenario, const char *trainer,
                     uint64_t seq)
 {
-    struct te_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.version = TE_SCHEMA_VERSION;
-    ev.type = type;
-    snprintf(ev.scenario, sizeof ev.scenario, "%s", scenario);
-    snprintf(ev.trainer, sizeof ev.trainer, "%s", trainer);
-    ev.seq = seq;
-    if (type == TE_TRAINING_STARTED) {
-        snprintf(ev.data.started.scenario_name, sizeof ev.data.started.scenario_name, "%s",
-                 scenario);
-        snprintf(ev.data.started.start_time, sizeof ev.data.started.start_time, "2026-12-04");
-    } else {
-        ev.data.progress.episode = (int64_t)seq - 1;
-    }
+    struct te_event ev = type == TE_TRAINING_PROGRESS
+                             ? sample_progress(scenario, trainer, seq, (int64_t)seq - 1)
+                             : sample_event(type, scenario, trainer, seq);
     struct packet *pkt = codec_event_packet(&ev);
     pkt->run_id = runs_record(history, &ev, pkt, 1);
     pkt->is_progress = type == TE_TRAINING_PROGRESS;

@@ -1,6 +1,7 @@
 /* Unit tests for te_event.c: names, name and UTF-8 checks, ISO 8601 check,
  * te_event_validate, te_now_us. */
 #include "te_internal.h"
+#include "sample_event.h"
 #include "trainevents.h"
 
 #include <criterion/criterion.h>
@@ -12,43 +13,7 @@
 /* A valid event of each type, the same values every time. */
 static struct te_event sample(enum te_event_type type)
 {
-    struct te_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.version = TE_SCHEMA_VERSION;
-    ev.type = type;
-    strcpy(ev.scenario, "alpha");
-    strcpy(ev.trainer, "host-1");
-    ev.seq = 1;
-    ev.ts_us = 1714564800000000;
-    switch (type) {
-    case TE_TRAINING_STARTED:
-        strcpy(ev.data.started.scenario_name, "alpha");
-        ev.data.started.num_episodes = 100;
-        strcpy(ev.data.started.start_time, "2024-05-01T12:00:00");
-        break;
-    case TE_TRAINING_PROGRESS:
-        ev.data.progress.episode = 3;
-        ev.data.progress.total_episodes = 100;
-        ev.data.progress.avg_reward = 1.5;
-        break;
-    case TE_TRAINING_COMPLETED:
-        strcpy(ev.data.completed.scenario_name, "alpha");
-        ev.data.completed.final_metrics.stability = 0.5;
-        break;
-    case TE_TRAINING_STOPPED:
-        strcpy(ev.data.stopped.scenario_name, "alpha");
-        break;
-    case TE_HEARTBEAT:
-        ev.version = 2;
-        strcpy(ev.data.heartbeat.scenario_name, "alpha");
-        ev.data.heartbeat.episode = 3;
-        ev.data.heartbeat.interval_ms = TE_HEARTBEAT_INTERVAL_MS;
-        break;
-    default:
-        strcpy(ev.data.error.message, "boom");
-        break;
-    }
-    return ev;
+    return sample_event(type, "alpha", "host-1", 1);
 }
 
 /* Validates ev and checks the error code and field. */

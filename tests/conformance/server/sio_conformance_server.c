@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "stop_signal.h"
 
 #define PROGRAM "sio-conformance-server"
 #define DEFAULT_HOST "127.0.0.1"
@@ -36,8 +37,6 @@
  * a re-encoded text packet a few times its input, and pings. */
 #define QUEUE_PAYLOADS 4
 #define QUEUE_SLACK_BYTES ((size_t)1024 * 1024)
-
-static volatile sig_atomic_t stop_requested; /* the process's only global */
 
 struct options {
     struct cfg cfg; /* filled by hand: listen address, heartbeat, max payload */
@@ -178,24 +177,7 @@ static enum parse_result parse_args(struct options *o, int argc, char **argv)
 
 /* ------------------------------------------------------------ running */
 
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 /* Returns 0, or -errno if a handler could not be installed. */
-static int install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal; /* no SA_RESTART: poll() returns EINTR */
-    if (sigemptyset(&sa.sa_mask) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
-        sigaction(SIGTERM, &sa, NULL) < 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-        return -errno;
-    return 0;
-}
-
 static struct eio_server_opts eio_opts(const struct cfg *cfg)
 {
     return (struct eio_server_opts){.ping_interval_ms = cfg->ping_interval_ms,
@@ -243,7 +225,7 @@ static int run(const struct options *o)
     server_mount(srv, "/engine.io/", echo);
     if (print_ready_line(cfg, srv) < 0)
         goto out;
-    rc = server_run(srv, &stop_requested) < 0 ? 1 : 0;
+    rc = server_run(srv, stop_signal_flag()) < 0 ? 1 : 0;
     server_drain(srv, DRAIN_DEADLINE_MS); /* closes the sessions of every mount */
 out:
     server_destroy(&srv); /* closes what is left; sessions are freed in CLOSED */
@@ -263,7 +245,7 @@ int main(int argc, char **argv)
     o.cfg.client_queue_bytes = QUEUE_PAYLOADS * o.cfg.max_payload + QUEUE_SLACK_BYTES;
     log_set_level(o.cfg.log_level);
     log_attach_lws();
-    int rc = install_signals();
+    int rc = stop_signal_install(true);
     if (rc < 0) {
         log_error("main", "cannot install signal handlers: %s", strerror(-rc));
         return 1;

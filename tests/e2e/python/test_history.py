@@ -3,7 +3,7 @@ subscribes mid-run gets training_started, the curve (increasing episodes,
 ending with the exact latest) marked meta["replay"], then live progress from
 latest+1 with no gap or duplicate; double subscribe replays once; the
 compact and latest forms."""
-from conftest import check_event, metric_sum, unique, wait_until
+from conftest import check_event, metric_sum, unique, wait_until, wire_order
 
 META_REPLAY_FIELDS = {"scenario_name", "trainer", "seq", "ts", "replay"}
 
@@ -25,7 +25,7 @@ def test_join_mid_run_default_transports(bridge, client_factory, sim):
     watcher.wait_count(3002, timeout=20)
     wait_until(lambda: any(e == "training_completed" for e, _ in late.snapshot()), 20,
                "the late client's training_completed")
-    replay = list(late.replayed)
+    replay = wire_order(late.replayed)  # handlers run in threads: the wire's order
     assert replay[0][0] == "training_started"
     for event, args in replay:
         assert set(args[1]) == META_REPLAY_FIELDS and args[1]["replay"] is True
@@ -38,9 +38,10 @@ def test_join_mid_run_default_transports(bridge, client_factory, sim):
         assert a[0] == live_by_episode[a[0]["episode"]][0], "a replayed point is the real event"
     latest = points[-1]
     assert latest >= 1500
-    live = progress_episodes(late.events)
+    live_events = wire_order(late.events)
+    live = progress_episodes(live_events)
     assert live == list(range(latest + 1, 3001)), "live continues at latest+1, no gap, no dup"
-    assert late.events[-1][0] == "training_completed"
+    assert live_events[-1][0] == "training_completed"
 
 
 def test_double_subscribe_replays_once_and_compact(bridge, client_factory, run_sim):
@@ -90,9 +91,9 @@ def test_star_with_three_trainers_mid_run(bridge, client_factory, sim):
         assert p.wait(30) == 0, p.describe()
     wait_until(lambda: sum(e == "training_completed" for e, _ in late.snapshot()) == 3, 20,
                "three training_completed")
-    for s in names:
-        replay = [(e, a) for e, a in late.replayed if a[1]["scenario_name"] == s]
-        live = [(e, a) for e, a in late.events if a[1]["scenario_name"] == s]
+    for s in names:  # python-engineio runs handlers in threads: check the wire's order
+        replay = wire_order([(e, a) for e, a in late.replayed if a[1]["scenario_name"] == s])
+        live = wire_order([(e, a) for e, a in late.events if a[1]["scenario_name"] == s])
         assert replay[0][0] == "training_started"
         points = progress_episodes(replay)
         assert points[0] == 1 and all(b > a for a, b in zip(points, points[1:]))
