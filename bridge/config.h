@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -29,8 +30,11 @@ struct cfg {
     size_t max_payload;                    /* --max-payload BYTES, 1000000 */
     size_t client_queue_bytes;             /* --client-queue-bytes, 1048576 */
     size_t max_rooms_per_client;           /* --max-rooms-per-client, 64 */
-    char *cors_origins[CFG_MAX_ENDPOINTS]; /* --cors-origin, default none */
+    char *cors_origins[CFG_MAX_ENDPOINTS]; /* --allowed-origin (and its alias --cors-origin),
+                                              default none: same origin only */
     size_t n_cors_origins;
+    char *cors_origin_alias[CFG_MAX_ENDPOINTS]; /* --cors-origin, merged into cors_origins */
+    size_t n_cors_origin_alias;
     bool allow_polling; /* --transports, both by default */
     bool allow_websocket;
     int connect_timeout_ms;     /* --connect-timeout, 45000; 0 = never */
@@ -46,6 +50,22 @@ struct cfg {
     enum log_format log_format; /* --log-format, text */
     char *web_root;    /* --web-root DIR: serve the dashboard from there; NULL = embedded */
     bool no_dashboard; /* --no-dashboard: GET / and /dashboard/ answer 404 */
+    /* security (README "Security"); NULL paths mean off */
+    char *auth_jwt_secret;             /* --auth-jwt-secret FILE (HS256) */
+    char *auth_jwt_public_key;         /* --auth-jwt-public-key FILE (RS256/ES256 PEM) */
+    char *auth_jwt_previous_secret;    /* --auth-jwt-previous-secret FILE */
+    int64_t auth_previous_valid_until; /* --auth-previous-valid-until, unix seconds; 0 unset */
+    int auth_leeway_s;                 /* --auth-leeway, 5 */
+    char *auth_audience;               /* --auth-audience */
+    char *auth_issuer;                 /* --auth-issuer */
+    size_t max_connections;            /* --max-connections, 100000 */
+    size_t max_connections_per_ip;     /* --max-connections-per-ip, 1000 */
+    int max_client_packets_per_s;      /* --max-client-packets-per-s, 100 */
+    char *tls_cert;                    /* --tls-cert FILE (PEM chain) */
+    char *tls_key;                     /* --tls-key FILE */
+    int tls_min_version;               /* --tls-min-version 1.2 | 1.3, stored as 12 | 13 */
+    char *zmq_curve_secret;            /* --zmq-curve-secret FILE (zcert secret file) */
+    char *zmq_curve_clients;           /* --zmq-curve-clients DIR (zcert public files) */
 };
 
 enum cfg_result {

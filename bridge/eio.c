@@ -2,6 +2,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <stdint.h>
 #include <libwebsockets.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ struct eio_server {
     struct deadline_queue ping_due;    /* sessions waiting to be pinged */
     struct deadline_queue pong_due;    /* sessions pinged, waiting for a pong */
     struct deadline_queue connect_due; /* sessions without a Socket.IO CONNECT yet */
+    struct quota *quota;               /* connection bounds per peer address, or NULL */
 };
 
 struct eio_session {
@@ -43,6 +45,8 @@ struct eio_session {
     bool is_closing;
     bool is_end_after_flush;
     bool is_end_now;
+    char *peer;   /* the address counted in srv->quota, or NULL */
+    char *bearer; /* Authorization: Bearer of the handshake, or NULL */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -162,6 +166,10 @@ struct eio_server *eio_server_new(struct lws_context *ctx, const struct eio_serv
     deadline_queue_init(&srv->pong_due, ctx, ms_to_us(opts->ping_timeout_ms), on_pong_missed);
     deadline_queue_init(&srv->connect_due, ctx, ms_to_us(opts->connect_timeout_ms),
                         on_connect_timeout);
+    if (opts->max_sessions || opts->max_sessions_per_addr)
+        srv->quota =
+            quota_new(opts->max_sessions ? opts->max_sessions : SIZE_MAX,
+                      opts->max_sessions_per_addr ? opts->max_sessions_per_addr : SIZE_MAX);
     return srv;
 }
 
@@ -178,6 +186,7 @@ void eio_server_destroy(struct eio_server **srv_p)
     packet_unref(&srv->ping_pkt);
     packet_unref(&srv->close_pkt);
     zhashx_destroy(&srv->by_sid);
+    quota_destroy(&srv->quota);
     free(srv);
     *srv_p = NULL;
 }
@@ -237,6 +246,16 @@ bool eio_server_is_accepting(const struct eio_server *srv)
 void eio_server_note_refused(struct eio_server *srv)
 {
     metrics_inc(srv->m, METRIC_HANDSHAKES_REFUSED);
+}
+
+struct metrics *eio_server_metrics(const struct eio_server *srv)
+{
+    return srv->m;
+}
+
+enum quota_verdict eio_server_room_for(const struct eio_server *srv, const char *addr)
+{
+    return srv->quota ? quota_check(srv->quota, addr) : QUOTA_OK;
 }
 
 bool eio_server_allows_origin(const struct eio_server *srv, const char *origin)
@@ -315,8 +334,33 @@ void eio_session_free(struct eio_session **s_p)
     fanout_queue_fini(&s->q);
     lws_dll2_remove(&s->link);
     metrics_inc(srv->m, METRIC_CLIENTS_CLOSED);
+    if (s->peer)
+        quota_release(srv->quota, s->peer);
+    free(s->peer);
+    free(s->bearer);
     free(s);
     *s_p = NULL;
+}
+
+enum quota_verdict eio_session_set_peer(struct eio_session *s, const char *addr)
+{
+    if (!s->srv->quota || s->peer)
+        return QUOTA_OK;
+    enum quota_verdict v = quota_admit(s->srv->quota, addr);
+    if (v == QUOTA_OK)
+        s->peer = xstrdup(addr);
+    return v;
+}
+
+void eio_session_take_bearer(struct eio_session *s, char *token)
+{
+    free(s->bearer);
+    s->bearer = token;
+}
+
+const char *eio_session_bearer(const struct eio_session *s)
+{
+    return s->bearer;
 }
 
 void eio_session_reap_later(struct eio_session *s)

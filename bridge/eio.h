@@ -21,6 +21,7 @@
 
 #include "eio_packet.h"
 #include "fanout.h"
+#include "quota.h"
 
 struct lws_context;
 struct metrics;
@@ -67,8 +68,11 @@ struct eio_server_opts {
     int connect_timeout_ms;    /* until eio_session_mark_connected; 0 = none */
     bool allow_polling;        /* transports offered (--transports) */
     bool allow_websocket;
-    char *const *cors_origins; /* --cors-origin list (borrowed; "*" = any), or NULL */
+    char *const *cors_origins; /* --allowed-origin list (borrowed; "*" = any), or NULL */
     size_t n_cors_origins;
+    bool is_tls;                  /* the listener serves https/wss (same-origin checks) */
+    size_t max_sessions;          /* --max-connections; 0 = no bound */
+    size_t max_sessions_per_addr; /* --max-connections-per-ip; 0 = no bound */
 };
 
 /* How a session that broke the protocol ends. */
@@ -102,6 +106,13 @@ bool eio_server_is_accepting(const struct eio_server *srv);
 /* A handshake or upgrade request was refused (counted in metrics). */
 void eio_server_note_refused(struct eio_server *srv);
 
+/* The metrics the server counts into (borrowed). */
+struct metrics *eio_server_metrics(const struct eio_server *srv);
+
+/* Whether a new session from peer address addr fits the connection
+ * bounds; counts nothing (eio_session_set_peer does). */
+enum quota_verdict eio_server_room_for(const struct eio_server *srv, const char *addr);
+
 /* Whether a request from origin may get CORS headers (--cors-origin). */
 bool eio_server_allows_origin(const struct eio_server *srv, const char *origin);
 
@@ -114,6 +125,16 @@ void eio_server_free_unconnected(struct eio_server *srv);
  * the heartbeat, tells the handler. Returned pointer is owned by srv. */
 struct eio_session *eio_session_open(struct eio_server *srv, const struct eio_transport_ops *ops,
                                      void *transport);
+
+/* The session's peer address (numeric, borrowed): counted against the
+ * connection bounds until the session is freed. Returns the bounds'
+ * verdict; a session that does not fit is not counted (the caller ends it). */
+enum quota_verdict eio_session_set_peer(struct eio_session *s, const char *addr);
+
+/* A token from the handshake's "Authorization: Bearer" header (steals
+ * token, may be NULL); eio_session_bearer returns it (borrowed) or NULL. */
+void eio_session_take_bearer(struct eio_session *s, char *token);
+const char *eio_session_bearer(const struct eio_session *s);
 
 /* Frees the session (its transport's connection has closed). NULL-safe. */
 void eio_session_free(struct eio_session **s_p);

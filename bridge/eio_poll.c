@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eio.h"
+#include "eio_gate.h"
 #include "http.h"
 #include "log.h"
 #include "xalloc.h"
@@ -160,13 +161,29 @@ static void bind_request(struct poll_conn *pc, const char *sid)
 
 /* ------------------------------------------------------------ requests */
 
+/* A handshake the gate refused: 403 for its Origin, 503 when full. */
+static int refuse_at_gate(struct lws *wsi, struct http_out *out, const struct poll_conn *pc,
+                          enum eio_gate_verdict v)
+{
+    static const char full[] = "too many connections\n";
+    if (v == EIO_GATE_ORIGIN)
+        return refuse(wsi, out, pc, pc->eio, EIO_ERR_FORBIDDEN);
+    return respond(wsi, out, pc, eio_gate_status(v), "text/plain", full, sizeof full - 1);
+}
+
 static int handshake(struct lws *wsi, struct http_out *out, struct poll_conn *pc)
 {
     if (!eio_server_is_accepting(pc->eio))
         return refuse(wsi, out, pc, pc->eio, EIO_ERR_FORBIDDEN);
+    char addr[EIO_GATE_ADDR_MAX];
+    enum eio_gate_verdict v = eio_gate_check(wsi, pc->eio, true, addr);
+    if (v != EIO_GATE_OK)
+        return refuse_at_gate(wsi, out, pc, v);
     struct poll_state *ps = xcalloc(1, sizeof *ps);
     struct eio_session *s = eio_session_open(pc->eio, &poll_ops, ps);
     ps->session = s;
+    eio_session_set_peer(s, addr); /* fits: checked just above, same loop turn */
+    eio_session_take_bearer(s, eio_gate_bearer_new(wsi));
     bind_request(pc, eio_session_sid(s));
     return hold_poll(wsi, pc, s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eio.h"
+#include "eio_gate.h"
 #include "http.h"
 #include "log.h"
 #include "xalloc.h"
@@ -34,6 +35,19 @@ static int refuse(struct lws *wsi, struct eio_server *eio, enum eio_errc errc)
     return http_refuse_upgrade(wsi, errc);
 }
 
+/* An upgrade the gate refused: 403 for its Origin, 503 when full. */
+static int refuse_at_gate(struct lws *wsi, struct eio_server *eio, enum eio_gate_verdict v)
+{
+    static const char full[] = "too many connections\n";
+    if (v == EIO_GATE_ORIGIN)
+        return refuse(wsi, eio, EIO_ERR_FORBIDDEN);
+    struct http_response r = {.status = eio_gate_status(v),
+                              .content_type = "text/plain",
+                              .body = full,
+                              .len = sizeof full - 1};
+    return http_refuse_upgrade_with(wsi, &r);
+}
+
 /* The query of the upgrade request; -1 with *errc if refused. */
 static int read_request(struct lws *wsi, const struct eio_server *eio, struct eio_query *q,
                         enum eio_errc *errc)
@@ -58,6 +72,10 @@ int eio_ws_confirm_upgrade(struct lws *wsi, struct eio_server *eio)
         return refuse(wsi, eio, errc);
     if (!eio_server_is_accepting(eio))
         return refuse(wsi, eio, EIO_ERR_FORBIDDEN);
+    char addr[EIO_GATE_ADDR_MAX];
+    enum eio_gate_verdict v = eio_gate_check(wsi, eio, !q.has_sid, addr);
+    if (v != EIO_GATE_OK)
+        return refuse_at_gate(wsi, eio, v);
     if (!q.has_sid)
         return 0;
     struct eio_session *s = eio_server_find(eio, q.sid);
@@ -77,6 +95,19 @@ static void probe_lost(void *probe)
     lws_set_timeout(conn->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
+/* A WebSocket without sid: a new session, counted against the bounds
+ * (checked at the upgrade; one that no longer fits is closed). */
+static int open_session(struct lws *wsi, struct eio_server *eio, struct ws_conn *conn)
+{
+    char addr[EIO_GATE_ADDR_MAX];
+    conn->session = eio_session_open(eio, &ws_ops, conn);
+    eio_gate_peer(wsi, addr);
+    if (eio_session_set_peer(conn->session, addr) != QUOTA_OK)
+        eio_session_drop(conn->session, "connection bound reached");
+    eio_session_take_bearer(conn->session, eio_gate_bearer_new(wsi));
+    return 0;
+}
+
 int eio_ws_established(struct lws *wsi, struct eio_server *eio, struct ws_conn *conn)
 {
     memset(conn, 0, sizeof *conn);
@@ -85,10 +116,8 @@ int eio_ws_established(struct lws *wsi, struct eio_server *eio, struct ws_conn *
     enum eio_errc errc;
     if (read_request(wsi, eio, &q, &errc) < 0)
         return -1;
-    if (!q.has_sid) {
-        conn->session = eio_session_open(eio, &ws_ops, conn);
-        return 0;
-    }
+    if (!q.has_sid)
+        return open_session(wsi, eio, conn);
     struct eio_session *s = eio_server_find(eio, q.sid);
     if (!s || eio_session_begin_upgrade(s, conn, probe_lost) < 0)
         return -1; /* the session changed between the handshake and now */

@@ -253,8 +253,15 @@ int http_refuse_upgrade(struct lws *wsi, enum eio_errc errc)
 {
     char body[128];
     struct http_response r;
+    if (eio_error_response(errc, NULL, body, sizeof body, &r) < 0)
+        return -1;
+    return http_refuse_upgrade_with(wsi, &r);
+}
+
+int http_refuse_upgrade_with(struct lws *wsi, const struct http_response *r)
+{
     struct http_out out = {0};
-    if (eio_error_response(errc, NULL, body, sizeof body, &r) < 0 || compose(wsi, &out, &r) < 0)
+    if (compose(wsi, &out, r) < 0)
         return -1;
     unsigned char *data = out.buf + sizeof(struct http_out_meta) + LWS_PRE;
     int n = lws_write(wsi, data, out.len, LWS_WRITE_HTTP_FINAL);

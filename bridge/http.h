@@ -67,6 +67,9 @@ int http_respond_eio_error(struct lws *wsi, struct http_out *out, enum eio_errc 
  * what that callback returns for an answered refusal, or -1 to hang up. */
 int http_refuse_upgrade(struct lws *wsi, enum eio_errc errc);
 
+/* The same with any response (e.g. 503 when the bridge is full). */
+int http_refuse_upgrade_with(struct lws *wsi, const struct http_response *r);
+
 /* True when a response is composed and not yet written. */
 bool http_is_pending(const struct http_out *out);
 

@@ -11,10 +11,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "xalloc.h"
+#include "zcurve.h"
 
 #define INGEST_PROTOCOL_NAME "trainbridge-zmq"
 #define INGEST_RCVHWM 100000
 #define ENDPOINTS_TEXT 2048
+#define CURVE_TICK_US LWS_US_PER_SEC
 
 struct ingest {
     zsock_t *sub;
@@ -28,6 +30,8 @@ struct ingest {
     struct lws_context *ctx;
     struct lws *wsi; /* the adopted descriptor */
     lws_sorted_usec_list_t sul_carry_on;
+    lws_sorted_usec_list_t sul_curve; /* reads the CURVE handshake monitor */
+    struct zcurve *curve;             /* --zmq-curve-secret: the SUB socket is a CURVE server */
 };
 
 /* ------------------------------------------------------------ setup */
@@ -61,6 +65,21 @@ static int attach_endpoints(struct ingest *in, const struct cfg *cfg)
     return 0;
 }
 
+/* With --zmq-curve-secret, only trainers whose certificates are in
+ * --zmq-curve-clients may publish (zcurve.c). */
+static int secure_socket(struct ingest *in, const struct cfg *cfg)
+{
+    char err[512];
+    if (!cfg->zmq_curve_secret)
+        return 0;
+    in->curve = zcurve_new(cfg->zmq_curve_secret, cfg->zmq_curve_clients, err, sizeof err);
+    if (!in->curve) {
+        log_error("ingest", "%s", err);
+        return -EINVAL;
+    }
+    return zcurve_apply(in->curve, in->sub);
+}
+
 struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event_fn *fn, void *arg)
 {
     struct ingest *in = xcalloc(1, sizeof *in);
@@ -78,7 +97,7 @@ struct ingest *ingest_new(const struct cfg *cfg, struct metrics *m, ingest_event
     zsock_set_maxmsgsize(in->sub, INGEST_MAX_MSG_BYTES);
     zsock_set_linger(in->sub, 0);
     zsock_set_subscribe(in->sub, "");
-    if (attach_endpoints(in, cfg) < 0)
+    if (secure_socket(in, cfg) < 0 || attach_endpoints(in, cfg) < 0)
         ingest_destroy(&in);
     return in;
 }
@@ -96,12 +115,23 @@ void ingest_destroy(struct ingest **in_p)
     struct ingest *in = *in_p;
     if (in->ctx) { /* call before the lws context goes */
         lws_sul_cancel(&in->sul_carry_on);
+        lws_sul_cancel(&in->sul_curve);
         lws_set_opaque_user_data(in->wsi, NULL);
     }
+    zcurve_destroy(&in->curve); /* its monitor first: it watches the socket */
     zsock_destroy(&in->sub);
     zhashx_destroy(&in->last_seq);
     free(in);
     *in_p = NULL;
+}
+
+/* With CURVE on: counts the handshakes the monitor saw refused, once a
+ * second (the monitor's pipe does not wake the loop). */
+static void on_curve_tick(lws_sorted_usec_list_t *sul)
+{
+    struct ingest *in = lws_container_of(sul, struct ingest, sul_curve);
+    metrics_add(in->m, METRIC_ZMQ_AUTH_FAILURES, zcurve_take_failures(in->curve));
+    lws_sul_schedule(in->ctx, 0, &in->sul_curve, on_curve_tick, CURVE_TICK_US);
 }
 
 static int callback_ingest(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -140,6 +170,8 @@ int ingest_attach(struct ingest *in, struct lws_context *ctx, struct lws_vhost *
     }
     lws_set_opaque_user_data(in->wsi, in);
     in->ctx = ctx;
+    if (in->curve)
+        lws_sul_schedule(ctx, 0, &in->sul_curve, on_curve_tick, CURVE_TICK_US);
     return 0;
 }
 

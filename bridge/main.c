@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "auth.h"
 #include "config.h"
 #include "eio.h"
 #include "ingest.h"
@@ -155,17 +156,20 @@ static struct eio_server_opts eio_opts(const struct cfg *cfg)
                                     .allow_polling = cfg->allow_polling,
                                     .allow_websocket = cfg->allow_websocket,
                                     .cors_origins = cfg->cors_origins,
-                                    .n_cors_origins = cfg->n_cors_origins};
+                                    .n_cors_origins = cfg->n_cors_origins,
+                                    .is_tls = cfg->tls_cert != NULL,
+                                    .max_sessions = cfg->max_connections,
+                                    .max_sessions_per_addr = cfg->max_connections_per_ip};
 }
 
 static void print_ready_line(const struct cfg *cfg, const struct server *srv,
-                             const struct ingest *ingest)
+                             const struct ingest *ingest, const struct auth *auth)
 {
     char endpoints[2048];
     if (ingest_endpoints(ingest, endpoints, sizeof endpoints) < 0)
         strcpy(endpoints, "?");
-    printf("trainbridge listening on %s:%d zmq %s\n", cfg->listen_host, server_port(srv),
-           endpoints);
+    printf("trainbridge listening on %s:%d zmq %s auth %s%s\n", cfg->listen_host, server_port(srv),
+           endpoints, auth ? "on" : "off", cfg->tls_cert ? " tls on" : "");
     fflush(stdout);
     if (!cfg->no_dashboard) {
         bool is_any =
@@ -174,6 +178,29 @@ static void print_ready_line(const struct cfg *cfg, const struct server *srv,
         log_info("main", "dashboard: http://%s%s%s:%d/", is_v6 ? "[" : "",
                  is_any ? "127.0.0.1" : cfg->listen_host, is_v6 ? "]" : "", server_port(srv));
     }
+}
+
+/* The token verifier, if any flag asks for one; *auth_p stays NULL when
+ * auth is off. Returns -EINVAL (logged) when a key cannot be loaded. */
+static int make_auth(const struct cfg *cfg, struct auth **auth_p)
+{
+    struct auth_config acfg = {.secret_path = cfg->auth_jwt_secret,
+                               .previous_secret_path = cfg->auth_jwt_previous_secret,
+                               .previous_valid_until = cfg->auth_previous_valid_until,
+                               .public_key_path = cfg->auth_jwt_public_key,
+                               .leeway_s = cfg->auth_leeway_s,
+                               .audience = cfg->auth_audience,
+                               .issuer = cfg->auth_issuer};
+    char err[512];
+    *auth_p = NULL;
+    if (!auth_config_enabled(&acfg))
+        return 0;
+    *auth_p = auth_new(&acfg, err, sizeof err);
+    if (!*auth_p) {
+        log_error("main", "%s", err);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 static int run(const struct cfg *cfg)
@@ -185,13 +212,19 @@ static int run(const struct cfg *cfg)
     sio_set_runs(b.sio, b.runs);
     runs_set_notify(b.runs, on_liveness, &b);
     struct server *srv = NULL;
+    struct auth *auth = NULL;
     int rc = 1;
+    if (make_auth(cfg, &auth) < 0)
+        goto out;
     if (!cfg->no_dashboard && !(b.web = web_new(cfg->web_root)))
         goto out;
     srv = server_new(cfg, &m, ingest_protocol());
     if (!srv)
         goto out;
     server_serve_dashboard(srv, b.web);
+    if (auth)
+        sio_set_auth(b.sio, auth, server_lws_context(srv));
+    sio_set_packet_rate(b.sio, (unsigned)cfg->max_client_packets_per_s);
     struct eio_server_opts opts = eio_opts(cfg);
     struct eio_handler handler = sio_eio_handler(b.sio);
     b.ctx = server_lws_context(srv);
@@ -204,7 +237,7 @@ static int run(const struct cfg *cfg)
         ingest_set_heartbeat_fn(b.ingest, on_heartbeat, &b);
     if (!b.ingest || ingest_attach(b.ingest, server_lws_context(srv), server_vhost(srv)) < 0)
         goto out;
-    print_ready_line(cfg, srv, b.ingest);
+    print_ready_line(cfg, srv, b.ingest, auth);
     rc = server_run(srv, stop_signal_flag()) < 0 ? 1 : 0;
     log_info("main", "stopping: closing %zu clients", eio_server_n_sessions(b.eio));
     server_drain(srv, DRAIN_DEADLINE_MS);
@@ -218,6 +251,7 @@ out:
     runs_destroy(&b.runs);
     rooms_destroy(&b.rooms);
     web_destroy(&b.web);
+    auth_destroy(&auth);
     return rc;
 }
 

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "xalloc.h"
+
+_Static_assert(AUTH_N_REASONS <= METRICS_AUTH_REASONS, "metrics: auth reasons");
 
 struct metric_desc {
     const char *name;
@@ -54,6 +57,22 @@ static const struct metric_desc counter_descs[METRIC_COUNT] = {
                               "Dashboard paths with no file (404)."},
     [METRIC_WEB_REFUSED] = {"trainbridge_dashboard_refused_total",
                             "Dashboard paths refused: not plain names (400)."},
+    [METRIC_AUTH_ACCEPTED] = {"trainbridge_auth_accepted_total",
+                              "Socket.IO CONNECTs with a valid token."},
+    [METRIC_SUBSCRIBES_FORBIDDEN] = {"trainbridge_subscribes_forbidden_total",
+                                     "subscribe_training outside the token's scenarios."},
+    [METRIC_CLIENTS_TOKEN_EXPIRED] = {"trainbridge_clients_token_expired_total",
+                                      "Transports closed when their token expired."},
+    [METRIC_ORIGIN_REFUSED] = {"trainbridge_origin_refused_total",
+                               "Handshakes and upgrades refused for their Origin (HTTP 403)."},
+    [METRIC_CONN_REFUSED_TOTAL] = {"trainbridge_connections_refused_total",
+                                   "Handshakes refused at --max-connections (HTTP 503)."},
+    [METRIC_CONN_REFUSED_PER_IP] = {"trainbridge_connections_refused_per_ip_total",
+                                    "Handshakes refused at --max-connections-per-ip (HTTP 503)."},
+    [METRIC_CLIENTS_RATE_LIMITED] = {"trainbridge_clients_rate_limited_total",
+                                     "Clients closed for sending too many packets per second."},
+    [METRIC_ZMQ_AUTH_FAILURES] = {"trainbridge_zmq_auth_failures_total",
+                                  "Trainer connections refused by CURVE authentication."},
 };
 
 static const char *const heartbeat_reason_names[HEARTBEAT_REASON_COUNT] = {
@@ -107,6 +126,15 @@ static void render_rejects(struct text *t, const struct metrics *m)
     for (int r = 1; r < TE_ERRC_COUNT; r++)
         append(t, "%s{reason=\"%s\"} %" PRIu64 "\n", name, te_errc_name((enum te_errc)r),
                m->rejected[r]);
+}
+
+static void render_auth_refused(struct text *t, const struct metrics *m)
+{
+    const char *name = "trainbridge_auth_refused_total";
+    append(t, "# HELP %s Socket.IO CONNECTs refused, by reason.\n# TYPE %s counter\n", name, name);
+    for (int r = AUTH_OK + 1; r < AUTH_N_REASONS; r++)
+        append(t, "%s{reason=\"%s\"} %" PRIu64 "\n", name, auth_reason_name((enum auth_reason)r),
+               m->auth_refused[r]);
 }
 
 static void render_runs(struct text *t, const struct metrics *m)
@@ -252,6 +280,7 @@ char *metrics_render_new(const struct metrics *m, size_t *len_out)
                d->name, m->counters[i]);
     }
     render_rejects(&t, m);
+    render_auth_refused(&t, m);
     render_runs(&t, m);
     render_lag(&t, m);
     render_silence(&t, m);

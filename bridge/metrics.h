@@ -34,6 +34,14 @@ enum metric_id {
     METRIC_WEB_NOT_MODIFIED,       /* dashboard files revalidated (304) */
     METRIC_WEB_NOT_FOUND,          /* dashboard paths with no file (404) */
     METRIC_WEB_REFUSED,            /* dashboard paths refused: not plain names (400) */
+    METRIC_AUTH_ACCEPTED,          /* CONNECTs with a valid token */
+    METRIC_SUBSCRIBES_FORBIDDEN,   /* subscribe_training outside the token's scenarios */
+    METRIC_CLIENTS_TOKEN_EXPIRED,  /* transports closed at their token's exp */
+    METRIC_ORIGIN_REFUSED,         /* handshakes/upgrades refused for their Origin (403) */
+    METRIC_CONN_REFUSED_TOTAL,     /* handshakes refused at --max-connections (503) */
+    METRIC_CONN_REFUSED_PER_IP,    /* handshakes refused at --max-connections-per-ip (503) */
+    METRIC_CLIENTS_RATE_LIMITED,   /* closed for passing --max-client-packets-per-s */
+    METRIC_ZMQ_AUTH_FAILURES,      /* trainers refused by CURVE/ZAP (socket monitor) */
     METRIC_COUNT
 };
 
@@ -44,6 +52,8 @@ enum gauge_id {
     GAUGE_TRAINERS,          /* trainers seen (sequence tracking) */
     GAUGE_COUNT
 };
+
+#define METRICS_AUTH_REASONS 16 /* room for enum auth_reason */
 
 /* Client lag, a snapshot over every session taken periodically: how many
  * clients have at most each bound of queued bytes, and of age of their
@@ -78,6 +88,7 @@ struct metrics {
     uint64_t counters[METRIC_COUNT];
     uint64_t rejected[TE_ERRC_COUNT];                    /* ingest rejects by reason */
     uint64_t heartbeats_ignored[HEARTBEAT_REASON_COUNT]; /* [HEARTBEAT_TAKEN] unused */
+    uint64_t auth_refused[METRICS_AUTH_REASONS];         /* CONNECTs refused, by enum auth_reason */
     int64_t gauges[GAUGE_COUNT];
     struct runs_stats runs; /* the run store's figures, copied on change */
     struct metrics_lag lag;
@@ -122,6 +133,12 @@ static inline void metrics_heartbeat_ignored(struct metrics *m, enum heartbeat_r
 
 /* Stable label of a reason ("unknown_scenario", "no_run"; "taken"). */
 const char *metrics_heartbeat_reason_name(enum heartbeat_reason reason);
+
+static inline void metrics_auth_refused(struct metrics *m, int reason)
+{
+    if (reason >= 0 && reason < METRICS_AUTH_REASONS)
+        m->auth_refused[reason]++;
+}
 
 /* Renders every metric as Prometheus text into a new NUL-terminated buffer;
  * *len_out gets its length. Caller frees. */

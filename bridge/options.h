@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define OPTIONS_MAX 32       /* options in one table */
+#define OPTIONS_MAX 48       /* options in one table */
 #define OPTIONS_HOST_CAP 256 /* OPTIONS_LISTEN's host buffer */
 
 enum options_kind {

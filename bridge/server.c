@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <uv.h>
@@ -285,6 +286,23 @@ static void fill_protocols(struct server *srv, const struct lws_protocols *extra
         srv->protocols[1] = *extra;
 }
 
+/* --tls-cert/--tls-key: https and wss on the same listener (lws with
+ * OpenSSL); versions below --tls-min-version are refused. A plain-HTTP
+ * request on it fails the TLS handshake and is closed. */
+static void set_tls(const struct cfg *cfg, struct lws_context_creation_info *info)
+{
+    if (!cfg->tls_cert)
+        return;
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = cfg->tls_cert;
+    info->ssl_private_key_filepath = cfg->tls_key;
+    info->ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                            SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION |
+                            SSL_OP_CIPHER_SERVER_PREFERENCE;
+    if (cfg->tls_min_version >= 13)
+        info->ssl_options_set |= SSL_OP_NO_TLSv1_2;
+}
+
 struct server *server_new(const struct cfg *cfg, struct metrics *m,
                           const struct lws_protocols *extra)
 {
@@ -309,6 +327,7 @@ struct server *server_new(const struct cfg *cfg, struct metrics *m,
     info.foreign_loops = loops;
     if (strcmp(cfg->listen_host, "0.0.0.0") == 0 || strchr(cfg->listen_host, '.'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    set_tls(cfg, &info);
     info.vhost_name = "default";
     info.server_string = "trainbridge";
     /* eio_ws.c frames WebSocket messages itself (several per write): that is

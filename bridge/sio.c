@@ -2,12 +2,16 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <libwebsockets.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "metrics.h"
+#include "quota.h"
 #include "replay.h"
 #include "rooms.h"
 #include "sio_packet.h"
@@ -21,7 +25,10 @@ struct sio {
     struct metrics *m;
     struct runs *runs; /* history for late joiners, or NULL */
     size_t max_rooms_per_client;
-    uint64_t n_broadcasts; /* numbers broadcasts, so a client in two rooms gets one copy */
+    uint64_t n_broadcasts;      /* numbers broadcasts, so a client in two rooms gets one copy */
+    const struct auth *auth;    /* NULL: no tokens required */
+    struct lws_context *ctx;    /* for token expiry timers */
+    unsigned max_packets_per_s; /* 0: unlimited */
 };
 
 struct sio_client {
@@ -31,6 +38,10 @@ struct sio_client {
     uint64_t last_broadcast;   /* n_broadcasts of the last event queued */
     unsigned n_attachments_left;
     struct sio_packet pending; /* a binary packet waiting for its attachments */
+    struct sio *sio;
+    struct auth_grant *grant;          /* the CONNECT token's claims, when auth is on */
+    lws_sorted_usec_list_t sul_expiry; /* closes the transport at the token's exp */
+    struct quota_rate rate;            /* messages per second from this client */
 };
 
 /* ------------------------------------------------------------ replies */
@@ -84,13 +95,70 @@ static void ack_result(struct sio *sio, struct sio_client *c, const struct sio_p
 
 /* ------------------------------------------------------------ packets */
 
+/* The token's exp has come: the transport is closed (not a Socket.IO
+ * DISCONNECT), so a client reconnects and may present a fresh token. */
+static void on_token_expired(lws_sorted_usec_list_t *sul)
+{
+    struct sio_client *c = lws_container_of(sul, struct sio_client, sul_expiry);
+    metrics_inc(c->sio->m, METRIC_CLIENTS_TOKEN_EXPIRED);
+    log_info_limited("sio", "closing session: token expired sid=%s", eio_session_sid(c->session));
+    eio_session_close(c->session, "token expired");
+}
+
+static void arm_expiry(struct sio *sio, struct sio_client *c, int64_t now_s)
+{
+    int64_t at = auth_grant_expires_at(c->grant);
+    lws_sul_cancel(&c->sul_expiry);
+    if (at <= 0)
+        return;
+    lws_usec_t delay = (lws_usec_t)(at - now_s) * LWS_US_PER_SEC;
+    lws_sul_schedule(sio->ctx, 0, &c->sul_expiry, on_token_expired, delay > 0 ? delay : 1);
+}
+
+/* Checks the CONNECT's token when auth is on; keeps its grant. Returns
+ * AUTH_OK or why the client is refused. */
+static enum auth_reason authorize(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
+{
+    if (!sio->auth)
+        return AUTH_OK;
+    const char *token = NULL;
+    size_t len = 0;
+    int64_t now_s = (int64_t)time(NULL);
+    struct auth_grant *grant = NULL;
+    enum auth_reason r = auth_token_from_connect(p->data, &token, &len);
+    const char *bearer = eio_session_bearer(c->session);
+    if (r == AUTH_MISSING && bearer) { /* the handshake's Authorization: Bearer */
+        token = bearer;
+        len = strlen(bearer);
+        r = AUTH_OK;
+    }
+    if (r == AUTH_OK)
+        r = auth_verify(sio->auth, token, len, now_s, &grant);
+    if (r != AUTH_OK) {
+        metrics_auth_refused(sio->m, (int)r);
+        log_info_limited("sio", "CONNECT refused: %s token sid=%s", auth_reason_name(r),
+                         eio_session_sid(c->session));
+        return r;
+    }
+    metrics_inc(sio->m, METRIC_AUTH_ACCEPTED);
+    auth_grant_destroy(&c->grant);
+    c->grant = grant;
+    arm_expiry(sio, c, now_s);
+    return AUTH_OK;
+}
+
 static void on_connect(struct sio *sio, struct sio_client *c, const struct sio_packet *p)
 {
     struct sio_packet reply = {.type = SIO_CONNECT};
     snprintf(reply.nsp, sizeof reply.nsp, "%s", p->nsp);
+    enum auth_reason why = AUTH_OK;
     if (strcmp(p->nsp, "/") != 0) {
         reply.type = SIO_CONNECT_ERROR;
         reply.data = json_pack("{s:s}", "message", "Invalid namespace");
+    } else if ((why = authorize(sio, c, p)) != AUTH_OK) {
+        reply.type = SIO_CONNECT_ERROR;
+        reply.data = json_pack("{s:s, s:{s:s}}", "message", "unauthorized", "data", "reason",
+                               auth_reason_name(why));
     } else {
         c->is_connected = true;
         eio_session_mark_connected(c->session);
@@ -177,9 +245,14 @@ static void on_subscribe(struct sio *sio, struct sio_client *c, const struct sio
     if (scenario && is_join &&
         replay_mode_parse(json_object_get(json_array_get(p->data, 1), "history"), &mode) < 0)
         error = "history must be one of \"curve\", \"latest\", \"none\", \"compact\"";
-    else if (scenario && is_join &&
-             rooms_n_of_session(sio->rooms, c->session) >= sio->max_rooms_per_client &&
-             !rooms_is_member(sio->rooms, scenario, c->session))
+    else if (scenario && is_join && sio->auth && !auth_grant_allows(c->grant, scenario)) {
+        metrics_inc(sio->m, METRIC_SUBSCRIBES_FORBIDDEN);
+        log_info_limited("sio", "subscribe to %s forbidden by the token sid=%s", scenario,
+                         eio_session_sid(c->session));
+        error = "forbidden";
+    } else if (scenario && is_join &&
+               rooms_n_of_session(sio->rooms, c->session) >= sio->max_rooms_per_client &&
+               !rooms_is_member(sio->rooms, scenario, c->session))
         error = "too many subscriptions for one client";
     else if (scenario && is_join)
         error = join(sio, c, scenario, mode, &count);
@@ -281,11 +354,29 @@ static void on_text(struct sio *sio, struct sio_client *c, const char *data, siz
 
 static void on_open(struct eio_session *s, void *arg)
 {
-    (void)arg;
     struct sio_client *c = xcalloc(1, sizeof *c);
     c->session = s;
+    c->sio = arg;
     eio_sid_generate(c->sid);
     eio_session_set_app(s, c);
+}
+
+/* True (and the client is dropped) when it has been flooding for
+ * QUOTA_RATE_SECONDS seconds. */
+static bool is_flooding(struct sio *sio, struct sio_client *c)
+{
+    if (!sio->max_packets_per_s)
+        return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!quota_rate_note(&c->rate, now_ms, sio->max_packets_per_s))
+        return false;
+    metrics_inc(sio->m, METRIC_CLIENTS_RATE_LIMITED);
+    log_warn_limited("sio", "closing session: more than %u packets/s for %d s sid=%s",
+                     sio->max_packets_per_s, QUOTA_RATE_SECONDS, eio_session_sid(c->session));
+    eio_session_drop(c->session, "packet rate limit");
+    return true;
 }
 
 static void on_message(struct eio_session *s, const char *data, size_t len, bool is_binary,
@@ -293,6 +384,8 @@ static void on_message(struct eio_session *s, const char *data, size_t len, bool
 {
     struct sio *sio = arg;
     struct sio_client *c = eio_session_app(s);
+    if (eio_session_is_closing(s) || is_flooding(sio, c))
+        return;
     if (is_binary)
         on_attachment(sio, c);
     else
@@ -304,8 +397,11 @@ static void on_close(struct eio_session *s, void *arg)
     struct sio *sio = arg;
     struct sio_client *c = eio_session_app(s);
     rooms_leave_all(sio->rooms, s);
-    if (c)
+    if (c) {
         sio_packet_fini(&c->pending);
+        lws_sul_cancel(&c->sul_expiry);
+        auth_grant_destroy(&c->grant);
+    }
     free(c);
     eio_session_set_app(s, NULL);
 }
@@ -332,6 +428,17 @@ void sio_destroy(struct sio **sio_p)
         return;
     free(*sio_p);
     *sio_p = NULL;
+}
+
+void sio_set_auth(struct sio *sio, const struct auth *auth, struct lws_context *ctx)
+{
+    sio->auth = auth;
+    sio->ctx = ctx;
+}
+
+void sio_set_packet_rate(struct sio *sio, unsigned max_per_s)
+{
+    sio->max_packets_per_s = max_per_s;
 }
 
 struct eio_handler sio_eio_handler(struct sio *sio)

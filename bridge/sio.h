@@ -16,6 +16,8 @@
 
 #include "eio.h"
 
+struct auth;
+struct lws_context;
 struct metrics;
 struct rooms;
 struct runs;
@@ -30,6 +32,18 @@ void sio_destroy(struct sio **sio_p); /* NULL-safe; sets *sio_p = NULL */
 /* Late joiners get the history in runs (borrowed; outlives sio). Without
  * it subscribe replays nothing. */
 void sio_set_runs(struct sio *sio, struct runs *runs);
+
+/* Requires a valid token on CONNECT from now on (README "Security"): a
+ * CONNECT without one is answered CONNECT_ERROR {"message":"unauthorized",
+ * "data":{"reason":...}}, subscribe_training outside the token's scenarios
+ * is acknowledged {"ok":false,"error":"forbidden"}, and a client's
+ * transport is closed when its token expires (timers on ctx). auth and ctx
+ * are borrowed and outlive sio. */
+void sio_set_auth(struct sio *sio, const struct auth *auth, struct lws_context *ctx);
+
+/* Closes a client that sends more than max_per_s messages in each of
+ * QUOTA_RATE_SECONDS seconds in a row (0: no limit, the default). */
+void sio_set_packet_rate(struct sio *sio, unsigned max_per_s);
 
 /* The Engine.IO handler that routes sessions' messages into this layer. */
 struct eio_handler sio_eio_handler(struct sio *sio);

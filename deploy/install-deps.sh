@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
     build-essential cmake pkg-config git curl ca-certificates
     libzmq3-dev libczmq-dev libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libmsgpack-dev libjansson-dev libcriterion-dev
+    libssl-dev openssl
     python3 python3-zmq python3-msgpack python3-pytest
     python3-socketio python3-engineio python3-websocket python3-requests python3-aiohttp
     clang libclang-rt-14-dev clang-format clang-tidy

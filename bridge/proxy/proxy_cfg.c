@@ -40,6 +40,12 @@ static const struct options_opt options[] = {
      "ZeroMQ high-water mark of both sides: messages queued per peer\n"
      "before ZeroMQ drops (towards a slow bridge) or stops reading.",
      set_int},
+    {"zmq-curve-secret", NULL, "FILE", OPTIONS_STRING, "", 0, 0, NULL, FIELD(zmq_curve_secret), 0,
+     "Make the frontend a CURVE server with this czmq certificate (the\n"
+     "<name>_secret file); needs --zmq-curve-clients.",
+     NULL},
+    {"zmq-curve-clients", NULL, "DIR", OPTIONS_STRING, "", 0, 0, NULL, FIELD(zmq_curve_clients), 0,
+     "Directory of the trainers' public certificates allowed to publish.", NULL},
     {"log-level", NULL, "LEVEL", OPTIONS_LOG_LEVEL, "info", 0, 0, NULL, FIELD(log_level), 0,
      "One of error, warn, info, debug.", NULL},
     {"help", "-h", NULL, OPTIONS_HELP, NULL, 0, 0, NULL, 0, 0, "Print this help and exit.", NULL},
@@ -166,6 +172,8 @@ static int check_combination(struct options_parse *p)
         return options_fail(p, "--frontend: at least one endpoint is needed");
     if (cfg->n_backend == 0)
         return options_fail(p, "--backend: at least one endpoint is needed");
+    if (!cfg->zmq_curve_secret != !cfg->zmq_curve_clients)
+        return options_fail(p, "--zmq-curve-secret and --zmq-curve-clients go together");
     return 0;
 }
 

@@ -22,9 +22,11 @@ struct proxy_cfg {
     char *backend[PROXY_CFG_MAX_ENDPOINTS]; /* --backend, XPUB side, default all interfaces port
                                                5557 */
     size_t n_backend;
-    char health_host[256]; /* --health HOST:PORT, default 0.0.0.0:5558; IPv6 without [] */
-    int health_port;       /* 0 = pick a free port */
-    int hwm;               /* --hwm MESSAGES, ZeroMQ high-water mark of both sides */
+    char health_host[256];   /* --health HOST:PORT, default 0.0.0.0:5558; IPv6 without [] */
+    int health_port;         /* 0 = pick a free port */
+    int hwm;                 /* --hwm MESSAGES, ZeroMQ high-water mark of both sides */
+    char *zmq_curve_secret;  /* --zmq-curve-secret FILE: the frontend is a CURVE server */
+    char *zmq_curve_clients; /* --zmq-curve-clients DIR: trainers' public certificates */
     enum log_level log_level;
 };
 

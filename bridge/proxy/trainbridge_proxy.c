@@ -31,6 +31,7 @@
 #include "proxy_cfg.h"
 #include "proxy_http.h"
 #include "stop_signal.h"
+#include "zcurve.h"
 
 #define CAPTURE_ENDPOINT "inproc://trainbridge-proxy-capture"
 #define CAPTURE_RCVHWM 100000
@@ -59,6 +60,7 @@ struct capture_msg {
 
 struct proxy_app {
     const struct proxy_cfg *cfg;
+    struct zcurve *curve; /* --zmq-curve-secret: zauth and the frontend's keys */
     zactor_t *proxy;
     zsock_t *capture;
     struct proxy_http *http;
@@ -209,6 +211,24 @@ static bool uses_ipv6(const struct proxy_cfg *cfg)
     return false;
 }
 
+/* With --zmq-curve-secret the frontend is a CURVE server and zauth lets in
+ * only the trainers in --zmq-curve-clients (zcurve.c; before the bind). */
+static int secure_frontend(struct proxy_app *app)
+{
+    char err[512];
+    if (!app->cfg->zmq_curve_secret)
+        return 0;
+    app->curve =
+        zcurve_new(app->cfg->zmq_curve_secret, app->cfg->zmq_curve_clients, err, sizeof err);
+    if (!app->curve) {
+        log_error("proxy", "%s", err);
+        return -EINVAL;
+    }
+    zstr_sendx(app->proxy, "CURVE", "FRONTEND", zcurve_public_key(app->curve),
+               zcurve_secret_key(app->curve), NULL);
+    return zsock_wait(app->proxy) < 0 ? -EIO : 0;
+}
+
 static int start_proxy(struct proxy_app *app)
 {
     app->capture = zsock_new(ZMQ_PULL);
@@ -228,6 +248,8 @@ static int start_proxy(struct proxy_app *app)
     }
     zstr_sendx(app->proxy, "CAPTURE", CAPTURE_ENDPOINT, NULL);
     zsock_wait(app->proxy);
+    if (secure_frontend(app) < 0)
+        return -EINVAL;
     zstr_sendx(app->proxy, "FRONTEND", "XSUB", app->frontend, NULL);
     zsock_wait(app->proxy);
     zstr_sendx(app->proxy, "BACKEND", "XPUB", app->backend, NULL);
@@ -399,6 +421,7 @@ static int run(const struct proxy_cfg *cfg)
 out:
     zactor_destroy(&app.proxy); /* stops the switching thread, closes both sides */
     zsock_destroy(&app.capture);
+    zcurve_destroy(&app.curve);
     proxy_http_destroy(&app.http);
     return rc;
 }

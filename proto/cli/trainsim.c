@@ -358,6 +358,8 @@ static struct te_publisher *open_publisher(const struct sim_config *cfg, int *st
         .trainer = cfg->trainer,
         .ready_timeout_ms = (int)cfg->ready_timeout_ms,
         .heartbeat_interval_ms = cfg->heartbeat_interval_ms ? (int)cfg->heartbeat_interval_ms : -1,
+        .curve_server_key = cfg->server_key,
+        .curve_client_cert = cfg->client_cert,
     };
     struct te_error err = {0};
     struct te_publisher *pub = te_publisher_new(&opts, &err);

@@ -31,6 +31,8 @@ enum opt_id {
     OPT_SEED,
     OPT_QUIET,
     OPT_HEARTBEAT_INTERVAL_MS,
+    OPT_SERVER_KEY,
+    OPT_CLIENT_CERT,
     OPT_COUNT
 };
 
@@ -63,6 +65,11 @@ static const struct opt_spec opt_specs[OPT_COUNT] = {
                                    "heartbeat every MS while a run is active, from a\n"
                                    "background thread (default 5000; 100..3600000;\n"
                                    "0: no heartbeats)"},
+    [OPT_SERVER_KEY] = {"server-key", "KEY",
+                        "CURVE: the bridge's public key (40 Z85 characters or its\n"
+                        "public certificate file); needs --client-cert"},
+    [OPT_CLIENT_CERT] = {"client-cert", "FILE",
+                         "CURVE: this trainer's secret certificate (czmq <name>_secret)"},
 };
 
 static void print_usage(FILE *out)
@@ -200,6 +207,12 @@ static int apply_option(struct sim_config *cfg, enum opt_id id, const char *src,
         }
         return parse_int(src, text, TE_HEARTBEAT_MIN_MS, TE_HEARTBEAT_MAX_MS,
                          &cfg->heartbeat_interval_ms);
+    case OPT_SERVER_KEY:
+        cfg->server_key = text;
+        return 0;
+    case OPT_CLIENT_CERT:
+        cfg->client_cert = text;
+        return 0;
     case OPT_COUNT:
         break;
     }

@@ -30,6 +30,8 @@ struct sim_config {
     bool has_seed;
     bool is_quiet;
     int64_t heartbeat_interval_ms; /* 0: no heartbeats */
+    const char *server_key;        /* --server-key: CURVE, the bridge's public key */
+    const char *client_cert;       /* --client-cert: CURVE, this trainer's secret certificate */
     char *owned[MAX_OWNED];        /* copies of comma-separated values, freed at exit */
     size_t n_owned;
 };

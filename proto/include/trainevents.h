@@ -239,6 +239,12 @@ struct te_publisher_opts {
      * TE_HEARTBEAT_INTERVAL_MS (5 s); negative turns heartbeats off (no
      * background thread). */
     int heartbeat_interval_ms;
+    /* CURVE, for a bridge run with --zmq-curve-secret (both or neither):
+     * the bridge's public key (40 Z85 characters, or the path of its public
+     * certificate file) and this trainer's secret certificate file (czmq's
+     * <name>_secret). NULL: plaintext. */
+    const char *curve_server_key;
+    const char *curve_client_cert;
 };
 
 #define TE_PUBLISHER_READY_TIMEOUT_MS 5000

@@ -529,6 +529,33 @@ def _split_endpoints(endpoints):
     return out
 
 
+def _curve_server_key(server_key):
+    """The bridge's public key as bytes: 40 Z85 characters, or read from a
+    certificate file."""
+    if isinstance(server_key, bytes):
+        server_key = server_key.decode()
+    if len(server_key) == 40 and not os.path.exists(server_key):
+        return server_key.encode()
+    import zmq.auth
+    public, _ = zmq.auth.load_certificate(server_key)
+    return public
+
+
+def _apply_curve(sock, server_key, client_cert):
+    """Makes sock a CURVE client of the bridge (both arguments or neither)."""
+    if server_key is None and client_cert is None:
+        return
+    if server_key is None or client_cert is None:
+        raise ValueError("CURVE needs both server_key and client_cert")
+    import zmq.auth
+    public, secret = zmq.auth.load_certificate(client_cert)
+    if not secret:
+        raise ValueError(f"{client_cert} holds no secret key")
+    sock.curve_serverkey = _curve_server_key(server_key)
+    sock.curve_publickey = public
+    sock.curve_secretkey = secret
+
+
 class Publisher:
     """An XPUB socket that publishes events as one trainer (see te_publisher).
 
@@ -550,10 +577,16 @@ class Publisher:
     and the heartbeat thread, never at once: a lock inside the publisher
     guards it and the sequence counter. The methods may be called from any
     thread; close() stops the heartbeat thread before it closes the socket,
-    so nothing is sent after it."""
+    so nothing is sent after it.
+
+    CURVE (a bridge run with --zmq-curve-secret): server_key is the bridge's
+    public key, 40 Z85 characters or the path of its public certificate
+    file; client_cert is the path of this trainer's secret certificate (the
+    czmq <name>_secret file, or pyzmq's <name>.key_secret)."""
 
     def __init__(self, endpoints, trainer=None, ready_timeout=READY_TIMEOUT,
-                 sndhwm=DEFAULT_SNDHWM, context=None, heartbeat_interval=HEARTBEAT_INTERVAL):
+                 sndhwm=DEFAULT_SNDHWM, context=None, heartbeat_interval=HEARTBEAT_INTERVAL,
+                 server_key=None, client_cert=None):
         self.trainer = _default_trainer() if trainer is None else trainer
         if len(self.trainer.encode("utf-8", "surrogateescape")) > MAX_NAME_LEN:
             raise ValidationError("too_long", "trainer", f"longer than {MAX_NAME_LEN} bytes")
@@ -576,6 +609,7 @@ class Publisher:
         self._is_closing = False
         self._sock = (context or zmq.Context.instance()).socket(zmq.XPUB)
         try:
+            _apply_curve(self._sock, server_key, client_cert)
             self._configure(sndhwm)
         except Exception:
             self._sock.close(linger=0)

@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_SNDHWM 10000
@@ -164,6 +165,53 @@ static int attach_endpoints(struct te_publisher *p, const struct te_publisher_op
     return 0;
 }
 
+/* The bridge's public key as Z85 text: given as such, or read from a
+ * certificate file. Returns 0 or -EINVAL. */
+static int curve_server_key(const char *key, char out[41], struct te_error *err)
+{
+    struct stat st;
+    if (strlen(key) == 40 && stat(key, &st) != 0) {
+        memcpy(out, key, 41);
+        return 0;
+    }
+    zcert_t *cert = zcert_load(key);
+    if (!cert) {
+        te_err_set(err, TE_E_MALFORMED, "curve_server_key",
+                   "neither 40 Z85 characters nor a readable certificate: %s", key);
+        return -EINVAL;
+    }
+    memcpy(out, zcert_public_txt(cert), 41);
+    zcert_destroy(&cert);
+    return 0;
+}
+
+/* Makes the socket a CURVE client when both CURVE options are given. */
+static int apply_curve(struct te_publisher *p, const struct te_publisher_opts *opts,
+                       struct te_error *err)
+{
+    if (!opts->curve_server_key && !opts->curve_client_cert)
+        return 0;
+    if (!opts->curve_server_key || !opts->curve_client_cert) {
+        te_err_set(err, TE_E_MISSING, "curve", "CURVE needs a server key and a client certificate");
+        return -EINVAL;
+    }
+    char server_key[41];
+    if (curve_server_key(opts->curve_server_key, server_key, err) < 0)
+        return -EINVAL;
+    zcert_t *client = zcert_load(opts->curve_client_cert);
+    static const byte zeros[32];
+    if (!client || memcmp(zcert_secret_key(client), zeros, sizeof zeros) == 0) {
+        zcert_destroy(&client);
+        te_err_set(err, TE_E_MALFORMED, "curve_client_cert", "not a secret certificate: %s",
+                   opts->curve_client_cert);
+        return -EINVAL;
+    }
+    zcert_apply(client, p->sock);
+    zsock_set_curve_serverkey(p->sock, server_key);
+    zcert_destroy(&client);
+    return 0;
+}
+
 static int configure_socket(struct te_publisher *p, const struct te_publisher_opts *opts,
                             struct te_error *err)
 {
@@ -175,6 +223,8 @@ static int configure_socket(struct te_publisher *p, const struct te_publisher_op
     zsock_set_xpub_verbose(p->sock, 1);
     zsock_set_sndhwm(p->sock, opts->sndhwm > 0 ? opts->sndhwm : DEFAULT_SNDHWM);
     zsock_set_linger(p->sock, LINGER_MS);
+    if (apply_curve(p, opts, err) < 0)
+        return -EINVAL;
     return attach_endpoints(p, opts, err);
 }
 

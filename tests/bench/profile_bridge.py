@@ -155,7 +155,7 @@ def callgrind(bench, a):
                 f"{real} \"$@\"\n")
     os.chmod(wrapper, 0o755)
     argv = [wrapper, "--listen", "127.0.0.1:0", "--zmq-bind", "tcp://127.0.0.1:*",
-            "--log-level", "warn"]
+            "--log-level", "warn", "--max-connections-per-ip", "10000000"]
     srv = run_bench.Child("bridge", argv, bench.logdir)
     try:
         words = srv.readline(60).split()

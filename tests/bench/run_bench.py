@@ -260,7 +260,9 @@ class Bench:
         if kind == "bridge":
             argv = [self.bridge, "--listen", "127.0.0.1:0",
                     "--zmq-bind", "tcp://127.0.0.1:*", "--log-level", "warn",
-                    "--client-queue-bytes", str(self.a.queue_bytes)]
+                    "--client-queue-bytes", str(self.a.queue_bytes),
+                    # every loadgen client comes from 127.0.0.1: lift the per-address bound
+                    "--max-connections-per-ip", "10000000"]
         else:
             argv = [sys.executable, os.path.join(HERE, "peer_socketio.py"),
                     "--listen", "127.0.0.1:0", "--zmq-bind", "tcp://127.0.0.1:*"]

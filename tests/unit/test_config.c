@@ -7,7 +7,7 @@
 
 #include "config.h"
 
-#define MAX_ARGS 8
+#define MAX_ARGS 32
 
 static struct cfg cfg;
 static char err[256];
@@ -543,6 +543,21 @@ ParameterizedTestParameters(config, rejects_bad_new_options)
         {"--transports", "websocket,", "expected polling, websocket"},
         {"--connect-timeout", "-1", "expected an integer"},
         {"--connect-timeout", "soon", "expected an integer"},
+        {"--allowed-origin", "dash.example.com", "expected an origin"},
+        {"--auth-previous-valid-until", "tomorrow", "expected unix seconds"},
+        {"--auth-previous-valid-until", "2027-01-15", "expected unix seconds"},
+        {"--auth-leeway", "-1", "expected an integer"},
+        {"--max-connections", "0", "expected an integer"},
+        {"--max-connections-per-ip", "many", "expected an integer"},
+        {"--max-client-packets-per-s", "0", "expected an integer"},
+        {"--tls-min-version", "1.1", "expected 1.2 or 1.3"},
+        {"--tls-cert", "/tmp/cert.pem", "--tls-key go together"},
+        {"--tls-key", "/tmp/key.pem", "--tls-key go together"},
+        {"--zmq-curve-secret", "/tmp/s", "--zmq-curve-clients go together"},
+        {"--zmq-curve-clients", "/tmp/d", "--zmq-curve-clients go together"},
+        {"--auth-jwt-previous-secret", "/tmp/p", "--auth-previous-valid-until"},
+        {"--auth-audience", "dash", "need --auth-jwt-secret"},
+        {"--auth-issuer", "me", "need --auth-jwt-secret"},
         {"--history-points", "7", "8"},
         {"--history-ttl", "0", "1"},
         {"--history-bytes", "1000", "65536"},
@@ -557,6 +572,142 @@ ParameterizedTest(struct bad_new_option *c, config, rejects_bad_new_options)
     cr_assert_eq(parse(args, NULL), CFG_EXIT_USAGE, "%s %s accepted", c->flag, c->value);
     cr_assert_not_null(strstr(err, c->flag), "error '%s' does not name %s", err, c->flag);
     cr_assert_not_null(strstr(err, c->err_part), "error '%s'", err);
+}
+
+Test(config, security_defaults_are_off_with_sane_limits)
+{
+    cr_assert_eq(parse(NULL, NULL), CFG_OK, "%s", err);
+    cr_assert_null(cfg.auth_jwt_secret);
+    cr_assert_null(cfg.auth_jwt_public_key);
+    cr_assert_null(cfg.auth_jwt_previous_secret);
+    cr_assert_eq(cfg.auth_previous_valid_until, 0);
+    cr_assert_eq(cfg.auth_leeway_s, 5);
+    cr_assert_null(cfg.auth_audience);
+    cr_assert_null(cfg.auth_issuer);
+    cr_assert_eq(cfg.max_connections, 100000);
+    cr_assert_eq(cfg.max_connections_per_ip, 1000);
+    cr_assert_eq(cfg.max_client_packets_per_s, 100);
+    cr_assert_null(cfg.tls_cert);
+    cr_assert_null(cfg.tls_key);
+    cr_assert_eq(cfg.tls_min_version, 12);
+    cr_assert_null(cfg.zmq_curve_secret);
+    cr_assert_null(cfg.zmq_curve_clients);
+}
+
+Test(config, security_flags_set_every_field)
+{
+    const char *args[] = {"--auth-jwt-secret",
+                          "/etc/tb/secret",
+                          "--auth-jwt-public-key",
+                          "/etc/tb/pub.pem",
+                          "--auth-jwt-previous-secret",
+                          "/etc/tb/old",
+                          "--auth-previous-valid-until",
+                          "2027-01-15T08:00:00Z",
+                          "--auth-leeway=0",
+                          "--auth-audience",
+                          "dashboards",
+                          "--auth-issuer",
+                          "https://id.example",
+                          "--max-connections",
+                          "10",
+                          "--max-connections-per-ip",
+                          "3",
+                          "--max-client-packets-per-s",
+                          "7",
+                          "--tls-cert",
+                          "/etc/tb/cert.pem",
+                          "--tls-key",
+                          "/etc/tb/key.pem",
+                          "--tls-min-version",
+                          "1.3",
+                          "--zmq-curve-secret",
+                          "/etc/tb/bridge.key_secret",
+                          "--zmq-curve-clients",
+                          "/etc/tb/trainers",
+                          NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_str_eq(cfg.auth_jwt_secret, "/etc/tb/secret");
+    cr_assert_str_eq(cfg.auth_jwt_public_key, "/etc/tb/pub.pem");
+    cr_assert_str_eq(cfg.auth_jwt_previous_secret, "/etc/tb/old");
+    cr_assert_eq(cfg.auth_previous_valid_until, 1800000000LL);
+    cr_assert_eq(cfg.auth_leeway_s, 0);
+    cr_assert_str_eq(cfg.auth_audience, "dashboards");
+    cr_assert_str_eq(cfg.auth_issuer, "https://id.example");
+    cr_assert_eq(cfg.max_connections, 10);
+    cr_assert_eq(cfg.max_connections_per_ip, 3);
+    cr_assert_eq(cfg.max_client_packets_per_s, 7);
+    cr_assert_str_eq(cfg.tls_cert, "/etc/tb/cert.pem");
+    cr_assert_str_eq(cfg.tls_key, "/etc/tb/key.pem");
+    cr_assert_eq(cfg.tls_min_version, 13);
+    cr_assert_str_eq(cfg.zmq_curve_secret, "/etc/tb/bridge.key_secret");
+    cr_assert_str_eq(cfg.zmq_curve_clients, "/etc/tb/trainers");
+}
+
+Test(config, security_flags_have_environment_twins)
+{
+    const char *env[] = {"TRAINBRIDGE_AUTH_JWT_SECRET=/s",
+                         "TRAINBRIDGE_AUTH_PREVIOUS_VALID_UNTIL=1800000000",
+                         "TRAINBRIDGE_AUTH_JWT_PREVIOUS_SECRET=/p",
+                         "TRAINBRIDGE_MAX_CONNECTIONS_PER_IP=2",
+                         "TRAINBRIDGE_TLS_CERT=/c",
+                         "TRAINBRIDGE_TLS_KEY=/k",
+                         "TRAINBRIDGE_ALLOWED_ORIGIN=https://a.example,https://b.example",
+                         NULL};
+    const char *args[] = {"--auth-jwt-secret", "/flag-wins", NULL};
+    cr_assert_eq(parse(args, env), CFG_OK, "%s", err);
+    cr_assert_str_eq(cfg.auth_jwt_secret, "/flag-wins");
+    cr_assert_str_eq(cfg.auth_jwt_previous_secret, "/p");
+    cr_assert_eq(cfg.auth_previous_valid_until, 1800000000LL);
+    cr_assert_eq(cfg.max_connections_per_ip, 2);
+    cr_assert_str_eq(cfg.tls_cert, "/c");
+    cr_assert_str_eq(cfg.tls_key, "/k");
+    cr_assert_eq(cfg.n_cors_origins, 2);
+    cr_assert_str_eq(cfg.cors_origins[1], "https://b.example");
+}
+
+Test(config, cors_origin_is_an_alias_of_allowed_origin)
+{
+    const char *args[] = {"--allowed-origin",
+                          "https://a.example",
+                          "--cors-origin",
+                          "https://b.example",
+                          "--cors-origin",
+                          "https://a.example",
+                          NULL};
+    cr_assert_eq(parse(args, NULL), CFG_OK, "%s", err);
+    cr_assert_eq(cfg.n_cors_origins, 2);
+    cr_assert_str_eq(cfg.cors_origins[0], "https://a.example");
+    cr_assert_str_eq(cfg.cors_origins[1], "https://b.example");
+}
+
+Test(config, help_lists_security_flags)
+{
+    const char *args[] = {"--help", NULL};
+    enum cfg_result rc;
+    char *text = output_of(args, &rc);
+    cr_assert_eq(rc, CFG_EXIT_OK);
+    const char *want[] = {"--auth-jwt-secret FILE",
+                          "--auth-jwt-public-key FILE",
+                          "--auth-leeway SECONDS",
+                          "--auth-audience AUD",
+                          "--auth-issuer ISS",
+                          "--auth-jwt-previous-secret FILE",
+                          "--auth-previous-valid-until",
+                          "--allowed-origin ORIGIN",
+                          "--max-connections N",
+                          "--max-connections-per-ip N",
+                          "--max-client-packets-per-s N",
+                          "--tls-cert FILE",
+                          "--tls-key FILE",
+                          "--tls-min-version VERSION",
+                          "--zmq-curve-secret FILE",
+                          "--zmq-curve-clients DIR",
+                          "TRAINBRIDGE_AUTH_JWT_SECRET",
+                          "TRAINBRIDGE_ALLOWED_ORIGIN"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert_not_null(strstr(text, want[i]), "--help lacks %s", want[i]);
+    free(text);
 }
 
 Test(config, log_format_flag_beats_its_variable)

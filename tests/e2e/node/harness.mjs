@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -193,6 +194,22 @@ export function httpGet(port, urlPath, { timeoutMs = 3000, headers = {} } = {}) 
   });
 }
 
+// GET over TLS, verified with the PEM CA ca (servername 127.0.0.1's
+// certificate must name IP 127.0.0.1).
+export function httpsGet(port, urlPath, ca, { timeoutMs = 3000, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: urlPath, headers, ca, timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
 // Any HTTP request to 127.0.0.1:port (on a kept-alive connection when the
 // bridge keeps one): resolves {status, headers, body}. body: string or Buffer.
 export function httpRequest(port, method, urlPath, { headers = {}, body, timeoutMs = 3000 } = {}) {
@@ -263,7 +280,7 @@ export function metricByLabel(m, name, label) {
 
 // ------------------------------------------------------------ the bridge
 
-const READY_RE = /^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)$/;
+const READY_RE = /^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)(?: .+)?$/;
 
 export class Bridge {
   constructor(proc, port, zmqEndpoints, readyLine) {
@@ -285,7 +302,7 @@ export class Bridge {
   }
 
   async metricsText() {
-    const r = await httpGet(this.port, '/metrics');
+    const r = this.tlsCa ? await httpsGet(this.port, '/metrics', this.tlsCa) : await httpGet(this.port, '/metrics');
     assert.equal(r.status, 200, `GET /metrics -> ${r.status}: ${r.body.slice(0, 200)}`);
     return r.body;
   }
@@ -307,7 +324,9 @@ export class Bridge {
 // port, waits for its ready line and for GET /healthz -> 200.
 // args: extra flags; opts.env: extra environment; opts.noDefaults: pass
 // exactly args (for tests of the configuration itself).
-export async function startBridge(t, args = [], { env = {}, noDefaults = false, readyTimeoutMs = 10000 } = {}) {
+// opts.tlsCa: the bridge serves TLS (--tls-cert/--tls-key in args) and
+// this PEM CA verifies it: bridge.url is https, /healthz is asked over TLS.
+export async function startBridge(t, args = [], { env = {}, noDefaults = false, readyTimeoutMs = 10000, tlsCa } = {}) {
   const base = noDefaults ? [] : ['--listen', '127.0.0.1:0', '--zmq-bind', 'tcp://127.0.0.1:*'];
   const proc = new Proc('trainbridge', binary('trainbridge'), [...base, ...args], { env, t });
   const line = await withDeadline(
@@ -335,10 +354,15 @@ export async function startBridge(t, args = [], { env = {}, noDefaults = false, 
   assert.ok(port > 0 && port < 65536, `bad port in ready line: ${line}`);
   const endpoints = r[2].split(',');
   const bridge = new Bridge(proc, port, endpoints, line);
+  if (tlsCa) {
+    bridge.url = `https://127.0.0.1:${port}`;
+    bridge.tlsCa = tlsCa;
+  }
   await waitUntil(
     async () => {
       try {
-        return (await httpGet(port, '/healthz', { timeoutMs: 1000 })).status === 200;
+        const get = tlsCa ? httpsGet(port, '/healthz', tlsCa, { timeoutMs: 1000 }) : httpGet(port, '/healthz', { timeoutMs: 1000 });
+        return (await get).status === 200;
       } catch {
         return false;
       }

@@ -33,7 +33,7 @@ BIN_DIR = os.environ.get("TB_BIN_DIR") or os.path.join(REPO_DIR, "build", "bin")
 sys.path.insert(0, os.path.join(E2E_DIR, "tools"))
 sys.path.insert(0, os.path.join(REPO_DIR, "proto", "python"))
 
-READY_RE = re.compile(r"^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)$")
+READY_RE = re.compile(r"^trainbridge listening on 127\.0\.0\.1:(\d+) zmq (\S+)(?: .+)?$")
 
 PAYLOAD_FIELDS = {
     "training_started": {"scenario_name": str, "num_episodes": int, "start_time": str},
@@ -201,7 +201,7 @@ class Client:
     Engine.IO transport each one arrived on. transports=None: the library's
     default (long-polling, then the upgrade to WebSocket)."""
 
-    def __init__(self, url, transports=("websocket",)):
+    def __init__(self, url, transports=("websocket",), auth=None, **connect_kwargs):
         self.sio = socketio.Client(reconnection=False)
         self.events = []  # live events
         self.replayed = []  # history replayed on subscribe (meta "replay": true)
@@ -224,7 +224,8 @@ class Client:
         def disconnect():
             self.disconnected.set()
 
-        self.sio.connect(url, transports=list(transports) if transports else None, wait_timeout=5)
+        self.sio.connect(url, transports=list(transports) if transports else None, wait_timeout=5,
+                         auth=auth, **connect_kwargs)
 
     def subscribe(self, scenario, event="subscribe_training", history=None):
         req = {"scenario_name": scenario}
@@ -347,8 +348,8 @@ def bridge(bridge_factory):
 def client_factory():
     made = []
 
-    def make(b, transports=("websocket",)):
-        c = Client(b.url, transports)
+    def make(b, transports=("websocket",), auth=None, **connect_kwargs):
+        c = Client(b.url, transports, auth=auth, **connect_kwargs)
         made.append(c)
         return c
 
@@ -360,7 +361,8 @@ def client_factory():
 @pytest.fixture
 def sim(procs):
     """sim(bridge, scenario(s), episodes=.., rate=.., ...) -> Proc (running)."""
-    def start(b, scenarios, episodes=10, rate=0, trainer=None, stop_at=None, fail_at=None):
+    def start(b, scenarios, episodes=10, rate=0, trainer=None, stop_at=None, fail_at=None,
+              extra=()):
         argv = [binary("trainsim"), "--endpoint", b.zmq]
         for s in [scenarios] if isinstance(scenarios, str) else scenarios:
             argv += ["--scenario", s]
@@ -371,6 +373,7 @@ def sim(procs):
             argv += ["--stop-at", str(stop_at)]
         if fail_at is not None:
             argv += ["--fail-at", str(fail_at)]
+        argv += list(extra)
         p = Proc("trainsim", argv)
         procs.append(p)
         return p
