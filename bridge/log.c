@@ -329,8 +329,12 @@ static void emit_lws_line(int lws_level, const char *line)
     size_t len = strlen(line);
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
+    /* peers can make lws complain (a connection past the descriptor limit
+     * logs one error each): limited like any peer-triggered line */
+    static struct log_limit limit;
     enum log_level level = lws_level == LLL_ERR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN;
-    log_msg(level, "lws", "%.*s", (int)len, line);
+    if (log_enabled(level))
+        log_msg_limited(&limit, level, "lws", "%.*s", (int)len, line);
 }
 
 void log_attach_lws(void)

@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "auth.h"
 #include "config.h"
@@ -29,29 +28,6 @@
 #define HOUSEKEEPING_US (LWS_US_PER_SEC / 4) /* stall detection's resolution */
 
 extern char **environ;
-
-/* Raises the soft descriptor limit to the hard one: every client is a
- * descriptor, so this is the bridge's ceiling of connections (lws stops
- * accepting near it and resumes when descriptors free up). */
-static void raise_descriptor_limit(void)
-{
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
-        log_warn("main", "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
-        return;
-    }
-    if (lim.rlim_cur < lim.rlim_max) {
-        rlim_t was = lim.rlim_cur;
-        lim.rlim_cur = lim.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &lim) < 0) {
-            log_warn("main", "cannot raise the descriptor limit from %llu: %s",
-                     (unsigned long long)was, strerror(errno));
-            lim.rlim_cur = was;
-        }
-    }
-    log_info("main", "descriptor limit %llu: at most about that many clients",
-             (unsigned long long)lim.rlim_cur);
-}
 
 /* What main wired together; the gauges of /metrics are read from it. */
 struct bridge {
@@ -272,7 +248,6 @@ int main(int argc, char **argv)
     log_attach_lws();
     if (stop_signal_install(true) < 0)
         log_warn("main", "cannot install the signal handlers: %s", strerror(errno));
-    raise_descriptor_limit();
     int rc = run(&cfg);
     cfg_fini(&cfg);
     zsys_shutdown();

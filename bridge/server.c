@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "config.h"
@@ -21,6 +22,11 @@
 #define PROTOCOL_MAIN "trainbridge"
 #define WS_RX_BUFFER 65536
 #define DRAIN_TICK_MS 20
+/* Descriptors kept out of lws's reach for ZeroMQ (one per trainer
+ * connection), libuv and files, so that lws stops accepting clients before
+ * the process runs out (it then stops polling its listener until a client
+ * leaves) instead of spinning on accept() failing with EMFILE. */
+#define FD_RESERVE 256
 
 /* What lws allocates per connection: an HTTP request's or a WebSocket's. */
 struct conn {
@@ -278,6 +284,39 @@ static const char *listen_iface(struct server *srv, const char *host)
     return host;
 }
 
+/* Every client is a descriptor, so the limit on descriptors is the ceiling
+ * of clients. Raises the soft limit to the hard one, less FD_RESERVE while
+ * lws sizes its descriptor table (lws_create_context reads the soft limit);
+ * restore_fd_limit gives the reserve back afterwards. Returns the hard limit. */
+static rlim_t limit_fds_for_lws(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
+        log_warn("server", "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return 0;
+    }
+    rlim_t hard = lim.rlim_max == RLIM_INFINITY ? lim.rlim_cur : lim.rlim_max;
+    lim.rlim_cur = hard > 4 * FD_RESERVE ? hard - FD_RESERVE : hard;
+    if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+        log_warn("server", "cannot set the descriptor limit to %llu: %s",
+                 (unsigned long long)lim.rlim_cur, strerror(errno));
+    return hard;
+}
+
+static void restore_fd_limit(rlim_t hard)
+{
+    struct rlimit lim;
+    if (!hard || getrlimit(RLIMIT_NOFILE, &lim) < 0)
+        return;
+    rlim_t for_lws = lim.rlim_cur;
+    lim.rlim_cur = hard;
+    if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+        log_warn("server", "cannot raise the descriptor limit to %llu: %s",
+                 (unsigned long long)hard, strerror(errno));
+    log_info("server", "descriptor limit %llu: at most %llu clients at once",
+             (unsigned long long)hard, (unsigned long long)for_lws);
+}
+
 static void fill_protocols(struct server *srv, const struct lws_protocols *extra)
 {
     srv->protocols[0] = (struct lws_protocols){
@@ -334,7 +373,9 @@ struct server *server_new(const struct cfg *cfg, struct metrics *m,
      * only correct while no extension such as permessage-deflate is
      * negotiated, so the vhost must offer none. */
     assert(info.extensions == NULL);
+    rlim_t hard = limit_fds_for_lws();
     srv->lws = lws_create_context(&info);
+    restore_fd_limit(hard);
     if (!srv->lws) {
         log_error("server", "cannot listen on %s:%d (see the lws lines above)", cfg->listen_host,
                   cfg->listen_port);
