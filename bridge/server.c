@@ -327,7 +327,10 @@ static void fill_protocols(struct server *srv, const struct lws_protocols *extra
 
 /* --tls-cert/--tls-key: https and wss on the same listener (lws with
  * OpenSSL); versions below --tls-min-version are refused. A plain-HTTP
- * request on it fails the TLS handshake and is closed. */
+ * request on it fails the TLS handshake and is closed. ALPN offers
+ * http/1.1 only: http.c and eio_ws.c write HTTP/1.1 responses and
+ * WebSocket frames themselves, and a browser that negotiated h2 (lws's
+ * default offer) would get neither. */
 static void set_tls(const struct cfg *cfg, struct lws_context_creation_info *info)
 {
     if (!cfg->tls_cert)
@@ -335,6 +338,7 @@ static void set_tls(const struct cfg *cfg, struct lws_context_creation_info *inf
     info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info->ssl_cert_filepath = cfg->tls_cert;
     info->ssl_private_key_filepath = cfg->tls_key;
+    info->alpn = "http/1.1";
     info->ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
                             SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION |
                             SSL_OP_CIPHER_SERVER_PREFERENCE;

@@ -11,10 +11,12 @@
 // with pyzmq + msgpack; default /usr/bin/python3), PYTHONPATH (proto/python, for the
 // trainevents module), TB_E2E_VERBOSE=1 (copy bridge stderr to ours).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -770,4 +772,37 @@ let nameCounter = 0;
 export function uniqueName(prefix) {
   nameCounter += 1;
   return `${prefix}-${process.pid}-${nameCounter}`;
+}
+
+// ------------------------------------------------------------ TLS
+
+const openssl = (args, cwd) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+
+function spkiHash(certPath) {
+  const pub = crypto.createPublicKey(fs.readFileSync(certPath));
+  return crypto.createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('base64');
+}
+
+// TLS tests: a CA and a server certificate for 127.0.0.1 signed by it, and
+// a second, unrelated CA, made with the openssl CLI in a temporary folder
+// removed when t ends. Returns the paths, the CA PEMs and the base64 SHA-256
+// of the server's public key (what Chromium's SPKI allow-list takes).
+export function makePki(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-tls-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=trainbridge test CA'], dir);
+  openssl(['req', '-x509', ...ec, '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=another CA'], dir);
+  openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
+  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf'], dir);
+  return {
+    dir,
+    cert: path.join(dir, 'server.pem'),
+    key: path.join(dir, 'server.key'),
+    ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+    otherCa: fs.readFileSync(path.join(dir, 'other.pem'), 'utf8'),
+    spkiSha256: spkiHash(path.join(dir, 'server.pem')),
+  };
 }

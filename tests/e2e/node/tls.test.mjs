@@ -6,38 +6,11 @@
 // bridge; TLS 1.2 is refused under --tls-min-version 1.3.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import {
   startBridge, connectUrl, subscribe, runSim, assertLifecycle, uniqueName, httpGet, httpsGet,
-  withDeadline, binary, Proc,
+  withDeadline, binary, Proc, makePki,
 } from './harness.mjs';
-
-const openssl = (args, cwd) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-
-// A CA and a server certificate for 127.0.0.1 signed by it; and a second,
-// unrelated CA. Returns the paths and the CA PEMs.
-function makePki(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-tls-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=trainbridge test CA'], dir);
-  openssl(['req', '-x509', ...ec, '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=another CA'], dir);
-  openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
-  fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf'], dir);
-  return {
-    dir,
-    cert: path.join(dir, 'server.pem'),
-    key: path.join(dir, 'server.key'),
-    ca: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
-    otherCa: fs.readFileSync(path.join(dir, 'other.pem'), 'utf8'),
-  };
-}
 
 async function startTls(t, pki, extra = []) {
   return startBridge(t, ['--tls-cert', pki.cert, '--tls-key', pki.key, ...extra], { tlsCa: pki.ca });
