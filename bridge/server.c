@@ -26,7 +26,7 @@
  * connection), libuv and files, so that lws stops accepting clients before
  * the process runs out (it then stops polling its listener until a client
  * leaves) instead of spinning on accept() failing with EMFILE. */
-#define FD_RESERVE 256
+#define FD_RESERVE ((rlim_t)256)
 
 /* What lws allocates per connection: an HTTP request's or a WebSocket's. */
 struct conn {
