@@ -1,6 +1,7 @@
 /* server: the libwebsockets context, its vhost and listener, the protocol
  * table, the service loop, and routing: the only module that knows which
- * lws callback goes where. lws owns the loop; everything else joins it.
+ * lws callback goes where. lws runs on this module's libuv loop; everything
+ * else joins it.
  *
  * Routing: GET /healthz (200 while serving, 503 once stopping) and GET
  * /metrics (Prometheus text) are answered here; a path that is an Engine.IO
