@@ -107,7 +107,7 @@ def test_dashboard_covers_every_topic():
 
 def test_every_query_is_valid_promql(tmp_path):
     if not shutil.which("promtool"):
-        pytest.skip("promtool missing: apt-get install prometheus")
+        pytest.fail("promtool missing: apt-get install prometheus (deploy/install-deps.sh)")
     rules = []
     for i, (title, t) in enumerate(queries(load_dashboard())):
         expr = t["expr"].replace("$__rate_interval", "5m").replace('"$instance"', '".+"')
